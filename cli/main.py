@@ -1,0 +1,212 @@
+"""The ``tracefix`` command line: serve, tasks, play (and, from their modules, eval and bench)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tracefix.core.constants import DEFAULT_HOST, DEFAULT_PORT
+
+app = typer.Typer(
+    name="tracefix",
+    help="TraceFix: an OpenEnv RL environment in which an agent debugs broken Python programs.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+tasks_app = typer.Typer(help="List, show, verify, import and generate tasks.", no_args_is_help=True)
+app.add_typer(tasks_app, name="tasks")
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> "typer.Exit":
+    err_console.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+# -- serve ------------------------------------------------------------------------------------------
+@app.command()
+def serve(
+    host: str = typer.Option(DEFAULT_HOST, help="Interface to bind."),
+    port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
+    tasks_file: Optional[Path] = typer.Option(None, help="Also serve the tasks of this JSONL file as a split."),
+) -> None:
+    """Serve the environment over HTTP and WebSocket (OpenEnv)."""
+    from tracefix.server.app import main as serve_main
+
+    argv = ["--host", host, "--port", str(port)]
+    if tasks_file is not None:
+        argv += ["--tasks-file", str(tasks_file)]
+    serve_main(argv)
+
+
+# -- tasks ------------------------------------------------------------------------------------------
+def _registry(tasks_file: Optional[Path] = None):
+    from tracefix.tasks.registry import default_registry
+    from tracefix.tasks.schema import TaskFileError
+
+    registry = default_registry()
+    if tasks_file is not None:
+        try:
+            registry.add_file(tasks_file)
+        except (TaskFileError, OSError) as exc:
+            raise fail(str(exc))
+    return registry
+
+
+def _selected_tasks(registry, split: str):
+    from tracefix.tasks.registry import UnknownTaskError
+
+    try:
+        if split == "all":
+            return registry.all_tasks()
+        return registry.tasks(split)
+    except UnknownTaskError as exc:
+        raise fail(str(exc))
+
+
+@tasks_app.command("list")
+def tasks_list(
+    split: str = typer.Option("curated", help="Split to list ('all' for every split)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """List tasks: id, difficulty, title, tests."""
+    tasks = _selected_tasks(_registry(), split)
+    if as_json:
+        for task in tasks:
+            print(json.dumps({"id": task.id, "difficulty": task.difficulty, "title": task.title, "tags": task.tags}))
+        return
+    table = Table(title=f"{len(tasks)} tasks ({split})")
+    for column in ("id", "difficulty", "title", "visible", "hidden", "tags"):
+        table.add_column(column)
+    for task in tasks:
+        table.add_row(
+            task.id, task.difficulty, task.title, str(len(task.visible_tests)), str(len(task.hidden_tests)),
+            ", ".join(task.tags),
+        )
+    console.print(table)
+
+
+@tasks_app.command("show")
+def tasks_show(
+    task_id: str,
+    reveal: bool = typer.Option(False, help="Also print the reference code and hidden tests (authors only)."),
+) -> None:
+    """Show one task as an agent sees it (add --reveal for the reference and hidden tests)."""
+    from tracefix.tasks.registry import UnknownTaskError
+
+    try:
+        task = _registry().get(task_id)
+    except UnknownTaskError as exc:
+        raise fail(str(exc))
+    view = task.model_dump() if reveal else task.public_view()
+    console.print_json(json.dumps(view))
+
+
+@tasks_app.command("verify")
+def tasks_verify(
+    split: str = typer.Option("curated", help="Split to verify ('all' for every split)."),
+    tasks_file: Optional[Path] = typer.Option(None, "--file", help="Verify the tasks of this JSONL file instead."),
+    workers: int = typer.Option(4, help="Parallel verifications."),
+) -> None:
+    """Check every task against the validity rules of TASK_FORMAT.md in the real sandbox."""
+    from collections import Counter
+
+    from rich.progress import Progress
+
+    from tracefix.tasks.schema import TaskFileError, load_task_file
+    from tracefix.tasks.verify import verify_tasks
+
+    if tasks_file is not None:
+        try:
+            tasks, _ = load_task_file(tasks_file)
+        except (TaskFileError, OSError) as exc:
+            raise fail(str(exc))
+        label = str(tasks_file)
+    else:
+        tasks = _selected_tasks(_registry(), split)
+        label = split
+    with Progress(console=err_console, transient=True) as progress:
+        bar = progress.add_task(f"verifying {label}", total=len(tasks))
+        verdicts = verify_tasks(tasks, workers=workers, on_result=lambda _: progress.advance(bar))
+    invalid = [v for v in verdicts if not v.valid]
+    for verdict in invalid:
+        console.print(f"[red]INVALID[/] {verdict.task_id}")
+        for problem in verdict.problems:
+            console.print(f"    - {problem}")
+    by_difficulty = Counter(v.difficulty for v in verdicts if v.valid)
+    counts = ", ".join(f"{d} {by_difficulty.get(d, 0)}" for d in ("easy", "medium", "hard"))
+    console.print(f"{len(verdicts) - len(invalid)} valid, {len(invalid)} invalid ({label}: {counts})")
+    if invalid:
+        raise typer.Exit(1)
+
+
+# -- play -------------------------------------------------------------------------------------------
+@app.command()
+def play(
+    agent: str = typer.Option("oracle", help="Built-in agent: oracle (privileged, replays the reference fix), search, random."),
+    task: Optional[str] = typer.Option(None, "--task", help="Task id (default: drawn by seed)."),
+    difficulty: Optional[str] = typer.Option(None, help="easy, medium or hard."),
+    split: Optional[str] = typer.Option(None, help="Split to draw from (default: curated)."),
+    episodes: int = typer.Option(1, min=1, help="Episodes to play."),
+    seed: int = typer.Option(0, help="Seed of the first episode (then seed+1, ...)."),
+    url: Optional[str] = typer.Option(None, help="Server URL; default: start an embedded server on 127.0.0.1."),
+    quiet: bool = typer.Option(False, help="Only print the episode summaries."),
+) -> None:
+    """Play episodes with a built-in agent against a running or embedded server, printing each step."""
+    from tracefix.agents import make_agent
+    from tracefix.agents.episode import ClientSession, play_episode
+    from tracefix.cli.render import print_start, print_step, print_summary
+
+    try:
+        chosen = make_agent(agent)
+    except ValueError as exc:
+        raise fail(str(exc))
+    reset_kwargs = {k: v for k, v in {"task_id": task, "difficulty": difficulty, "split": split}.items() if v}
+
+    def run(base_url: str) -> int:
+        from tracefix.client import TraceFixEnv
+
+        failures = 0
+        for episode in range(episodes):
+            with TraceFixEnv(base_url=base_url).sync() as client:
+                result = play_episode(
+                    ClientSession(client),
+                    chosen,
+                    {**reset_kwargs, "seed": seed + episode},
+                    on_start=None if quiet else (lambda obs: print_start(console, obs, chosen)),
+                    on_step=None if quiet else (lambda record: print_step(console, record)),
+                )
+            print_summary(console, result)
+            failures += not result.success
+        return failures
+
+    try:
+        if url:
+            failures = run(url)
+        else:
+            from tracefix.server.embedded import embedded_server
+
+            with embedded_server() as base_url:
+                if not quiet:
+                    console.print(f"[dim]embedded server at {base_url}[/]")
+                failures = run(base_url)
+    except (ConnectionError, OSError, RuntimeError) as exc:
+        raise fail(f"could not play against {url or 'the embedded server'}: {exc}")
+    if chosen.privileged:
+        console.print("[dim]note: the oracle agent is privileged (it replays the reference fix); it validates tasks, it is not a baseline.[/]")
+    raise typer.Exit(0)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

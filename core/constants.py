@@ -1,0 +1,75 @@
+"""Every reward constant, limit and default of TraceFix, in one place.
+
+Names follow the design notes of the earlier implementation so that papers, configs and logs that
+refer to them keep their meaning. Change a value here and every layer (core, server, agents, CLI,
+docs generated from it) sees the same number.
+
+Reward design in one paragraph (the README has the long form): per-step costs and penalties are paid
+as they happen; the two progress bonuses (``R_RUN_TESTS``, ``R_PER_NEW_PASS``) are *advances* on the
+final reward and are taken back by the terminal step, so they guide exploration without ever adding
+to the return.  The return of an episode is therefore ``score + penalties``: nothing but a more
+correct program can make it positive.
+"""
+
+from __future__ import annotations
+
+# --- rewards (names and values from the design notes) ---------------------------------------------
+R_STEP_COST = -0.01
+"""Paid on every step; the sum of these is the 'accumulated step cost' subtracted from the score."""
+R_RUN_TESTS = 0.10
+"""Advance paid for the first RUN_TESTS of a code version never tested before in this episode."""
+R_PER_NEW_PASS = 0.05
+"""Advance paid per visible test passing beyond the best count seen so far in this episode."""
+R_SYNTAX_ERROR = -0.10
+"""An edit that turns compiling code into code that does not compile."""
+R_INVALID_LINE = -0.02
+"""REPLACE_LINES with lines outside the program (or end < start); the code is left unchanged."""
+R_DESTRUCTIVE_PENALTY = -0.20
+"""An edit that deletes more than DESTRUCTIVE_FRACTION of the program's non-blank lines at once."""
+R_UNDO_RESET = -0.10
+"""UNDO_EDIT and RESET_TO_ORIGINAL: cheap to use, but not free, so they cannot be farmed."""
+R_REPEAT_ACTION = -0.05
+"""Anti-loop penalty: the same non-edit action type ANTI_LOOP_WINDOW times in a row, or an edit
+identical to the previous action."""
+R_INVALID_ACTION = -0.02
+"""An action the environment cannot carry out (for example after the episode ended is *not* this:
+that returns an error with reward 0 and changes nothing)."""
+
+# R_SUBMIT_ALL_PASS / R_SUBMIT_FAIL of the earlier implementation are deliberately gone: the terminal
+# reward *is* the score (see ``core.scoring``), so a separate success bonus would only double-count.
+
+# --- episode limits --------------------------------------------------------------------------------
+MAX_STEPS = 50
+"""Step budget; at the limit the code is evaluated exactly as a SUBMIT would."""
+ANTI_LOOP_WINDOW = 3
+DESTRUCTIVE_FRACTION = 0.5
+CONTEXT_RADIUS = 5
+"""Lines shown on each side of the last edited line in the context window."""
+MAX_CODE_CHARS = 20_000
+"""Largest program (after an edit) the environment accepts."""
+MAX_CODE_LINES = 600
+MAX_NEW_CODE_CHARS = 8_000
+"""Largest ``new_code_block`` a single REPLACE_LINES may carry."""
+MAX_EDIT_HISTORY = MAX_STEPS
+SUCCESS_SCORE_THRESHOLD = 0.99
+
+# --- test running ----------------------------------------------------------------------------------
+MAX_OUTPUT_CHARS = 1000
+"""Captured stdout/stderr kept per run (the tail), as in the notes."""
+TRUNCATION_MARKER = "[... output truncated: showing the last {kept} of {total} characters ...]\n"
+DEFAULT_TIMEOUT_S = 5.0
+"""Wall-clock limit of one test run when the task does not set ``timeout_s``."""
+MAX_TIMEOUT_S = 30.0
+MAX_MESSAGE_CHARS = 400
+"""Longest per-test failure message shown to the agent."""
+
+# --- curriculum ------------------------------------------------------------------------------------
+CURRICULUM_EASY_UNTIL = 1000
+CURRICULUM_MEDIUM_UNTIL = 5000
+DIFFICULTIES = ("easy", "medium", "hard")
+
+# --- serving ---------------------------------------------------------------------------------------
+ENV_NAME = "tracefix_rl"
+DEFAULT_PORT = 7860
+DEFAULT_HOST = "0.0.0.0"
+DEFAULT_MAX_CONCURRENT_ENVS = 64

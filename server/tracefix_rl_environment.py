@@ -1,0 +1,104 @@
+"""OpenEnv adapter: the ``Environment`` interface (and the Task API) over :class:`TraceFixRLGym`.
+
+This layer only translates: reset keyword arguments, observations and state pass through unchanged,
+and the task-discovery methods return the public view of tasks (no reference code, no hidden tests).
+Every session gets its own gym; the task registry and the sandbox are shared per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Optional
+
+from openenv.core.env_server.interfaces import Environment
+from openenv.core.env_server.types import EnvironmentMetadata
+
+from tracefix import __version__
+from tracefix.core.constants import ENV_NAME
+from tracefix.core.environment import ResetError, TraceFixRLGym
+from tracefix.models import CodeAction, CodeObservation, TraceFixState
+from tracefix.tasks.registry import TaskRegistry, default_registry
+
+_RESET_PARAMETERS = ("task_id", "difficulty", "split", "index", "training_step", "max_steps")
+_SPLIT_TYPES = {"train": "train", "validation": "validation", "test": "test"}
+
+_registry_lock = threading.Lock()
+_registry_override: Optional[TaskRegistry] = None
+
+
+def configure_registry(registry: TaskRegistry) -> None:
+    """Serve ``registry`` instead of the default one (used by ``--tasks-file`` and tests)."""
+    global _registry_override
+    with _registry_lock:
+        _registry_override = registry
+
+
+def served_registry() -> TaskRegistry:
+    with _registry_lock:
+        return _registry_override or default_registry()
+
+
+class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixState]):
+    """One TraceFix session.  Sessions share nothing mutable, so they can run concurrently."""
+
+    SUPPORTS_CONCURRENT_SESSIONS = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._gym = TraceFixRLGym(registry=served_registry())
+
+    # -- Environment --------------------------------------------------------------------------------
+    def reset(self, seed: Optional[int] = None, episode_id: Optional[str] = None, **kwargs: Any) -> CodeObservation:
+        unknown = sorted(set(kwargs) - set(_RESET_PARAMETERS))
+        if unknown:
+            raise ResetError(
+                f"unknown reset parameter(s) {', '.join(unknown)}; accepted: seed, episode_id, "
+                + ", ".join(_RESET_PARAMETERS)
+            )
+        for name in ("index", "training_step", "max_steps"):
+            value = kwargs.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ResetError(f"{name} must be an integer, got {value!r}")
+        return self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
+
+    def step(self, action: CodeAction, timeout_s: Optional[float] = None, **kwargs: Any) -> CodeObservation:
+        return self._gym.step(action)
+
+    @property
+    def state(self) -> TraceFixState:
+        return self._gym.state
+
+    def get_metadata(self) -> EnvironmentMetadata:
+        return EnvironmentMetadata(
+            name=ENV_NAME,
+            description="Debug broken Python programs: view, run tests, edit lines, undo, submit.",
+            version=__version__,
+        )
+
+    # -- Task API (structural TaskProvider) ----------------------------------------------------------
+    def list_splits(self) -> list[dict[str, Any]]:
+        registry = self._gym.registry
+        return [
+            {"name": name, "type": _SPLIT_TYPES.get(name, "validation"), "num_tasks": len(registry.tasks(name))}
+            for name in registry.split_names()
+        ]
+
+    def list_tasks(self, split: str) -> list[dict[str, Any]]:
+        return [
+            {"index": i, "id": t.id, "difficulty": t.difficulty, "title": t.title, "tags": list(t.tags)}
+            for i, t in enumerate(self._gym.registry.tasks(split))
+        ]
+
+    def num_tasks(self, split: str) -> int:
+        return len(self._gym.registry.tasks(split))
+
+    def get_task(self, split: str, index: int) -> dict[str, Any]:
+        tasks = self._gym.registry.tasks(split)
+        if not 0 <= index < len(tasks):
+            raise IndexError(f"index {index} is out of range for split {split!r}")
+        return {"index": index, "split": split, **tasks[index].public_view()}
+
+    def get_task_range(self, split: str, start: Optional[int] = None, stop: Optional[int] = None) -> list[dict[str, Any]]:
+        tasks = self._gym.registry.tasks(split)
+        first, last, _ = slice(start, stop).indices(len(tasks))
+        return [{"index": i, "split": split, **tasks[i].public_view()} for i in range(first, last)]

@@ -1,0 +1,232 @@
+"""Running a program against a task's tests, and deciding outside the sandbox what passed.
+
+:func:`run_tests` is the one interface the environment, the verifier and the agents use.  It builds
+the :class:`~tracefix.sandbox.types.Program` (expressions only: expectations stay here), hands it to
+the sandbox, and grades the :class:`~tracefix.sandbox.types.Execution` that comes back with
+:func:`grade`, on plain built-in values compared with ``==``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from tracefix.core.constants import DEFAULT_TIMEOUT_S, MAX_MESSAGE_CHARS
+from tracefix.sandbox.types import Execution, Program, RunStatus, StepOutcome, StepSpec, TestSpec
+from tracefix.tasks.codec import ValueDecodeError, decode_value, find_unsupported, values_equal
+from tracefix.tasks.schema import EvalStep, ExecStep, Task, TaskTest
+
+if TYPE_CHECKING:
+    from tracefix.sandbox import Sandbox
+
+
+@dataclass(frozen=True)
+class TestVerdict:
+    """Whether one test passed, and a message saying why not."""
+
+    __test__ = False
+
+    name: str
+    visible: bool
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class RunReport:
+    """The graded result of one run of a program against some of a task's tests."""
+
+    verdicts: list[TestVerdict] = field(default_factory=list)
+    status: RunStatus = RunStatus.OK
+    detail: str = ""
+    output: str = ""
+    syntax_error: Optional[str] = None
+    """A message like ``line 3: invalid syntax`` when the code does not compile."""
+    wall_s: float = 0.0
+    tier: str = ""
+
+    @property
+    def had_syntax_error(self) -> bool:
+        return self.syntax_error is not None
+
+    def _count(self, visible: Optional[bool]) -> tuple[int, int]:
+        chosen = [v for v in self.verdicts if visible is None or v.visible == visible]
+        return sum(v.passed for v in chosen), len(chosen)
+
+    @property
+    def passed(self) -> int:
+        return self._count(None)[0]
+
+    @property
+    def total(self) -> int:
+        return self._count(None)[1]
+
+    @property
+    def visible_passed(self) -> int:
+        return self._count(True)[0]
+
+    @property
+    def visible_total(self) -> int:
+        return self._count(True)[1]
+
+    @property
+    def hidden_passed(self) -> int:
+        return self._count(False)[0]
+
+    @property
+    def hidden_total(self) -> int:
+        return self._count(False)[1]
+
+    @property
+    def pass_fraction(self) -> float:
+        """Passing tests over tests run; 0 on a syntax error (as the notes define the proportion)."""
+        if self.had_syntax_error or not self.verdicts:
+            return 0.0
+        return self.passed / self.total
+
+    @property
+    def all_passed(self) -> bool:
+        return bool(self.verdicts) and not self.had_syntax_error and self.passed == self.total
+
+
+def to_test_spec(test: TaskTest) -> TestSpec:
+    """The part of a test that may enter the sandbox: names and expressions, never expectations."""
+    steps = tuple(
+        StepSpec("exec", step.exec) if isinstance(step, ExecStep) else StepSpec("eval", step.eval)
+        for step in test.steps
+    )
+    return TestSpec(test.name, steps)
+
+
+def build_program(code: str, task: Task, tests: Iterable[TaskTest]) -> Program:
+    return Program(
+        code=code,
+        tests=tuple(to_test_spec(test) for test in tests),
+        setup_code=task.setup_code,
+        timeout_s=task.timeout_s or DEFAULT_TIMEOUT_S,
+    )
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe_error(outcome: StepOutcome) -> str:
+    head = f"{outcome.error_type}: {outcome.error_message}" if outcome.error_message else str(outcome.error_type)
+    if outcome.traceback:
+        return outcome.traceback.rstrip()
+    return head
+
+
+def _check_step(step: ExecStep | EvalStep, outcome: Optional[StepOutcome], missing_reason: str) -> Optional[str]:
+    """Return ``None`` when the step passed, else a message explaining the failure."""
+    if outcome is None:
+        return missing_reason
+    if isinstance(step, ExecStep):
+        return None if outcome.ok else f"`{step.exec}` raised {_describe_error(outcome)}"
+    if step.raises is not None:
+        if outcome.ok:
+            return f"`{step.eval}` should raise {step.raises} but returned normally"
+        if outcome.error_type == step.raises or step.raises in outcome.error_bases:
+            return None
+        return f"`{step.eval}` should raise {step.raises}, raised {_describe_error(outcome)}"
+    if not outcome.ok:
+        return f"`{step.eval}` raised {_describe_error(outcome)}"
+    unsupported = find_unsupported(outcome.value)
+    if unsupported is not None:
+        return (
+            f"`{step.eval}` returned a value of type {unsupported}; only plain built-in values "
+            "(None, bool, int, float, str, list, tuple, dict, set, bytes) can be compared"
+        )
+    try:
+        got = decode_value(outcome.value)
+    except ValueDecodeError as exc:
+        return f"`{step.eval}` returned an undecodable value ({exc})"
+    expected = step.expected_value
+    if values_equal(got, expected, step.approx):
+        return None
+    tolerance = f" (relative tolerance {step.approx})" if step.approx else ""
+    return f"`{step.eval}`: expected {expected!r}{tolerance}, got {got!r}"
+
+
+def describe_syntax_error(execution: Execution) -> str:
+    """``SyntaxError at line 3: invalid syntax`` plus the offending line, as the agent numbers it."""
+    info = execution.syntax_error
+    where = f"line {info.line}" if info and info.line else "unknown line"
+    text = f"\n    {info.text.rstrip()}" if info and info.text else ""
+    return f"SyntaxError at {where}: {info.message if info else execution.detail}{text}"
+
+
+def _missing_reason(execution: Execution) -> str:
+    if execution.status is RunStatus.OK:
+        return "no result was reported for this step"
+    return f"no result: {execution.detail or execution.status.value}"
+
+
+def grade(task: Task, tests: list[TaskTest], execution: Execution) -> RunReport:
+    """Decide, outside the sandbox, which of ``tests`` passed in ``execution``."""
+    report = RunReport(
+        status=execution.status,
+        detail=execution.detail,
+        output=execution.output,
+        wall_s=execution.wall_s,
+        tier=execution.tier,
+    )
+    if execution.status is RunStatus.SYNTAX_ERROR:
+        report.syntax_error = describe_syntax_error(execution)
+        report.verdicts = [TestVerdict(t.name, t.visible, False, report.syntax_error) for t in tests]
+        return report
+    outcomes = {o.name: o for o in execution.tests}
+    missing = _missing_reason(execution)
+    for test in tests:
+        outcome = outcomes.get(test.name)
+        steps = outcome.steps if outcome else []
+        failure: Optional[str] = None
+        for index, step in enumerate(test.steps):
+            failure = _check_step(step, steps[index] if index < len(steps) else None, missing)
+            if failure is not None:
+                break
+        report.verdicts.append(TestVerdict(test.name, test.visible, failure is None, _clip(failure or "")))
+    return report
+
+
+def run_tests(
+    code: str,
+    task: Task,
+    *,
+    include_hidden: bool = False,
+    sandbox: "Optional[Sandbox]" = None,
+) -> RunReport:
+    """Run ``code`` against the task's visible tests (and hidden ones when asked) and grade it."""
+    if sandbox is None:
+        from tracefix.sandbox import get_sandbox
+
+        sandbox = get_sandbox()
+    tests = task.tests if include_hidden else task.visible_tests
+    execution = sandbox.execute(build_program(code, task, tests))
+    return grade(task, tests, execution)
+
+
+class SandboxRunner:
+    """The environment's default test runner: the shared sandbox, used for runs and syntax checks."""
+
+    def __init__(self, sandbox: "Optional[Sandbox]" = None) -> None:
+        self._sandbox = sandbox
+
+    @property
+    def sandbox(self) -> "Sandbox":
+        if self._sandbox is None:
+            from tracefix.sandbox import get_sandbox
+
+            self._sandbox = get_sandbox()
+        return self._sandbox
+
+    def run(self, code: str, task: Task, *, include_hidden: bool) -> RunReport:
+        return run_tests(code, task, include_hidden=include_hidden, sandbox=self.sandbox)
+
+    def syntax_error(self, code: str) -> Optional[str]:
+        """Compile ``code`` inside the sandbox (never in this process) and describe any SyntaxError."""
+        execution = self.sandbox.execute(Program(code=code, tests=()))
+        if execution.status is not RunStatus.SYNTAX_ERROR:
+            return None
+        return describe_syntax_error(execution)

@@ -1,0 +1,231 @@
+"""The task format (``TASK_FORMAT.md`` v1) as pydantic models, and a JSON Lines reader.
+
+A file that does not follow the format is rejected with :class:`TaskFileError`, whose message names
+the file, the line number and the field (``tasks.jsonl:7: tests[2].steps[0].expect: ...``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterator, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tracefix.core.constants import MAX_TIMEOUT_S
+from tracefix.tasks.codec import ValueDecodeError, decode_value
+
+TASK_ID_PATTERN = r"^[a-z0-9][a-z0-9_./-]*$"
+Difficulty = Literal["easy", "medium", "hard"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ExecStep(_Strict):
+    """A statement that passes when it raises nothing."""
+
+    exec: str
+
+
+class EvalStep(_Strict):
+    """An expression whose value must equal ``expect`` (optionally within ``approx``) or that must raise."""
+
+    eval: str
+    expect: Any = None
+    approx: Optional[float] = Field(default=None, gt=0)
+    raises: Optional[str] = Field(default=None, min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_outcome(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            has_expect = "expect" in data
+            has_raises = "raises" in data
+            if has_expect == has_raises:
+                raise ValueError("an eval step needs exactly one of 'expect' or 'raises'")
+            if has_raises and "approx" in data:
+                raise ValueError("'approx' only goes with 'expect'")
+        return data
+
+    @field_validator("expect")
+    @classmethod
+    def _decodable(cls, value: Any) -> Any:
+        try:
+            decode_value(value)
+        except ValueDecodeError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def expected_value(self) -> Any:
+        """The decoded expected value (built-in Python types only)."""
+        return decode_value(self.expect)
+
+
+Step = Union[ExecStep, EvalStep]
+
+
+class TaskTest(_Strict):
+    """One test: its steps run in order in one fresh namespace."""
+
+    __test__ = False
+
+    name: str = Field(min_length=1)
+    visible: bool = True
+    steps: list[Step] = Field(min_length=1)
+
+    @field_validator("steps", mode="before")
+    @classmethod
+    def _typed_steps(cls, steps: Any) -> Any:
+        if not isinstance(steps, list):
+            return steps
+        parsed: list[Any] = []
+        for index, step in enumerate(steps):
+            if isinstance(step, (ExecStep, EvalStep)):
+                parsed.append(step)
+            elif isinstance(step, dict) and "exec" in step and "eval" not in step:
+                parsed.append(ExecStep.model_validate(step))
+            elif isinstance(step, dict) and "eval" in step and "exec" not in step:
+                parsed.append(EvalStep.model_validate(step))
+            else:
+                raise ValueError(f"step {index} must have exactly one of 'exec' or 'eval'")
+        return parsed
+
+
+class Task(_Strict):
+    """One buggy program, its reference fix and its tests."""
+
+    id: str = Field(pattern=TASK_ID_PATTERN)
+    difficulty: Difficulty
+    description: str = Field(min_length=1)
+    buggy_code: str = Field(min_length=1)
+    reference_code: str = Field(min_length=1)
+    tests: list[TaskTest] = Field(min_length=1)
+    setup_code: str = ""
+    title: str = ""
+    tags: list[str] = Field(default_factory=list)
+    timeout_s: Optional[float] = Field(default=None, gt=0, le=MAX_TIMEOUT_S)
+    source: str = ""
+    license: str = ""
+
+    @field_validator("timeout_s", mode="before")
+    @classmethod
+    def _int_timeout(cls, value: Any) -> Any:
+        return float(value) if type(value) is int else value
+
+    @model_validator(mode="after")
+    def _unique_test_names(self) -> "Task":
+        seen: set[str] = set()
+        for test in self.tests:
+            if test.name in seen:
+                raise ValueError(f"duplicate test name {test.name!r}")
+            seen.add(test.name)
+        return self
+
+    @property
+    def visible_tests(self) -> list[TaskTest]:
+        return [t for t in self.tests if t.visible]
+
+    @property
+    def hidden_tests(self) -> list[TaskTest]:
+        return [t for t in self.tests if not t.visible]
+
+    @property
+    def expects_syntax_error(self) -> bool:
+        """Whether the tags say the bug *is* a syntax error (then the buggy code may not compile)."""
+        return any(tag in ("syntax-error", "syntax_error", "bug:syntax") for tag in self.tags)
+
+    def public_view(self) -> dict[str, Any]:
+        """What may be shown to an agent or over the task API: no reference, no hidden tests."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "difficulty": self.difficulty,
+            "description": self.description,
+            "buggy_code": self.buggy_code,
+            "tags": list(self.tags),
+            "visible_tests": [t.model_dump() for t in self.visible_tests],
+            "num_hidden_tests": len(self.hidden_tests),
+            "source": self.source,
+            "license": self.license,
+        }
+
+
+class TaskFileError(ValueError):
+    """A task file does not follow the format; the message names file, line and field."""
+
+    def __init__(self, path: str, line: int, problems: list[str]):
+        self.path = path
+        self.line = line
+        self.problems = problems
+        super().__init__("\n".join(f"{path}:{line}: {problem}" for problem in problems))
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in location:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("ExecStep", "EvalStep", "function-after[_unique_test_names(), Task]"):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts) or "(task)"
+
+
+def parse_task(data: Any, *, path: str = "<task>", line: int = 1) -> Task:
+    """Validate one decoded JSON object as a task, raising :class:`TaskFileError` with field paths."""
+    if not isinstance(data, dict):
+        raise TaskFileError(path, line, [f"(task): expected a JSON object, got {type(data).__name__}"])
+    try:
+        return Task.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{_field_path(tuple(error['loc']))}: {message}")
+        raise TaskFileError(path, line, problems) from None
+
+
+def _open_text(path: Path) -> Iterator[str]:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            yield from handle
+    else:
+        with path.open("r", encoding="utf-8") as handle:
+            yield from handle
+
+
+def load_task_file(path: str | Path, *, collect_errors: bool = False) -> tuple[list[Task], list[TaskFileError]]:
+    """Read every task of a file; with ``collect_errors`` keep going past bad lines and return them."""
+    path = Path(path)
+    tasks: list[Task] = []
+    errors: list[TaskFileError] = []
+    ids: dict[str, int] = {}
+    for number, raw in enumerate(_open_text(path), start=1):
+        if not raw.strip():
+            continue
+        try:
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise TaskFileError(str(path), number, [f"(task): invalid JSON ({exc.msg} at column {exc.colno})"]) from None
+            task = parse_task(data, path=str(path), line=number)
+            if task.id in ids:
+                raise TaskFileError(str(path), number, [f"id: duplicate id {task.id!r} (first on line {ids[task.id]})"])
+            ids[task.id] = number
+            tasks.append(task)
+        except TaskFileError as error:
+            if not collect_errors:
+                raise
+            errors.append(error)
+    return tasks, errors
+
+
+def normalise_source(code: str) -> str:
+    """Whitespace-insensitive form of a program, for 'buggy is not the reference' checks."""
+    return re.sub(r"\s+", "", code)

@@ -1,0 +1,87 @@
+"""Task verification: the validity rules of TASK_FORMAT.md, checked in the real sandbox.
+
+1. the reference passes every test, visible and hidden;
+2. the buggy code fails at least one visible test;
+3. the buggy code is not the reference (whitespace-normalised) and compiles unless tagged as a
+   syntax-error bug;
+4. ids are unique and every field has its type (the schema enforces types when a file is read).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
+
+from tracefix.tasks.grading import run_tests
+from tracefix.tasks.schema import Task, normalise_source
+
+if TYPE_CHECKING:
+    from tracefix.sandbox import Sandbox
+
+
+@dataclass
+class TaskVerdict:
+    """Whether one task is valid, and every reason it is not."""
+
+    task_id: str
+    difficulty: str
+    problems: list[str] = field(default_factory=list)
+    buggy_visible_failures: int = 0
+    buggy_hidden_failures: int = 0
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+
+def verify_task(task: Task, sandbox: "Optional[Sandbox]" = None) -> TaskVerdict:
+    """Check rules 1-3 for one task (rule 4 is the schema's and the collection's job)."""
+    verdict = TaskVerdict(task.id, task.difficulty)
+    if normalise_source(task.buggy_code) == normalise_source(task.reference_code):
+        verdict.problems.append("buggy_code is the reference (after normalising whitespace)")
+    reference = run_tests(task.reference_code, task, include_hidden=True, sandbox=sandbox)
+    if reference.had_syntax_error:
+        verdict.problems.append(f"reference_code does not compile: {reference.syntax_error}")
+    else:
+        for failure in (v for v in reference.verdicts if not v.passed):
+            kind = "visible" if failure.visible else "hidden"
+            verdict.problems.append(f"reference fails {kind} test {failure.name!r}: {failure.message}")
+    buggy = run_tests(task.buggy_code, task, include_hidden=True, sandbox=sandbox)
+    if buggy.had_syntax_error and not task.expects_syntax_error:
+        verdict.problems.append(
+            f"buggy_code does not compile ({buggy.syntax_error}); tag the task 'syntax-error' if that is the bug"
+        )
+    verdict.buggy_visible_failures = buggy.visible_total - buggy.visible_passed
+    verdict.buggy_hidden_failures = buggy.hidden_total - buggy.hidden_passed
+    if verdict.buggy_visible_failures == 0:
+        verdict.problems.append("buggy_code passes every visible test, so the agent cannot see the bug")
+    return verdict
+
+
+def duplicate_ids(tasks: Iterable[Task]) -> list[str]:
+    counts = Counter(task.id for task in tasks)
+    return sorted(task_id for task_id, count in counts.items() if count > 1)
+
+
+def verify_tasks(
+    tasks: list[Task],
+    *,
+    sandbox: "Optional[Sandbox]" = None,
+    workers: int = 4,
+    on_result: Optional[Callable[[TaskVerdict], None]] = None,
+) -> list[TaskVerdict]:
+    """Verify many tasks in parallel (the sandbox is thread-safe); results keep the input order."""
+    duplicates = set(duplicate_ids(tasks))
+
+    def check(task: Task) -> TaskVerdict:
+        verdict = verify_task(task, sandbox)
+        if task.id in duplicates:
+            verdict.problems.append(f"duplicate id {task.id!r}")
+        if on_result is not None:
+            on_result(verdict)
+        return verdict
+
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return list(pool.map(check, tasks))
