@@ -10,9 +10,9 @@ import gzip
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterator, Literal, Optional, Union
+from typing import Annotated, Any, Iterator, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from tracefix.core.constants import MAX_TIMEOUT_S
 from tracefix.tasks.codec import ValueDecodeError, decode_value
@@ -66,7 +66,22 @@ class EvalStep(_Strict):
         return decode_value(self.expect)
 
 
-Step = Union[ExecStep, EvalStep]
+def _step_kind(step: Any) -> Optional[str]:
+    if isinstance(step, (ExecStep, EvalStep)):
+        return "eval-step" if isinstance(step, EvalStep) else "exec-step"
+    if isinstance(step, dict) and ("exec" in step) != ("eval" in step):
+        return "exec-step" if "exec" in step else "eval-step"
+    return None
+
+
+Step = Annotated[
+    Union[Annotated[ExecStep, Tag("exec-step")], Annotated[EvalStep, Tag("eval-step")]],
+    Discriminator(
+        _step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="a step must have exactly one of 'exec' or 'eval'",
+    ),
+]
 
 
 class TaskTest(_Strict):
@@ -77,23 +92,6 @@ class TaskTest(_Strict):
     name: str = Field(min_length=1)
     visible: bool = True
     steps: list[Step] = Field(min_length=1)
-
-    @field_validator("steps", mode="before")
-    @classmethod
-    def _typed_steps(cls, steps: Any) -> Any:
-        if not isinstance(steps, list):
-            return steps
-        parsed: list[Any] = []
-        for index, step in enumerate(steps):
-            if isinstance(step, (ExecStep, EvalStep)):
-                parsed.append(step)
-            elif isinstance(step, dict) and "exec" in step and "eval" not in step:
-                parsed.append(ExecStep.model_validate(step))
-            elif isinstance(step, dict) and "eval" in step and "exec" not in step:
-                parsed.append(EvalStep.model_validate(step))
-            else:
-                raise ValueError(f"step {index} must have exactly one of 'exec' or 'eval'")
-        return parsed
 
 
 class Task(_Strict):
@@ -148,7 +146,7 @@ class Task(_Strict):
             "description": self.description,
             "buggy_code": self.buggy_code,
             "tags": list(self.tags),
-            "visible_tests": [t.model_dump() for t in self.visible_tests],
+            "visible_tests": [t.model_dump(exclude_unset=True) for t in self.visible_tests],
             "num_hidden_tests": len(self.hidden_tests),
             "source": self.source,
             "license": self.license,
@@ -170,7 +168,7 @@ def _field_path(location: tuple[Any, ...]) -> str:
     for item in location:
         if isinstance(item, int):
             parts.append(f"[{item}]")
-        elif item in ("ExecStep", "EvalStep", "function-after[_unique_test_names(), Task]"):
+        elif item in ("exec-step", "eval-step"):
             continue
         else:
             parts.append(("." if parts else "") + str(item))

@@ -1,0 +1,191 @@
+"""Landlock (unprivileged filesystem / network / signal confinement) through raw syscalls via ctypes.
+
+Self-contained and stdlib-only: this source is sent into the zygote and executed there.
+
+The zygote restricts itself (and so every run it forks) to: read-only access beneath the Python
+installation and the system library directories, read-write access beneath its private temporary
+directory, read/write on ``/dev/null`` and read on the random devices.  Everything else on the
+filesystem (``/etc/passwd``, ``/proc``, the project tree, ``/home``) is refused with ``EACCES``.  On ABI
+>= 4 TCP bind/connect are refused too; on ABI >= 6 the domain is *scoped*: abstract unix sockets and
+signals cannot reach processes outside it.  Each run child then stacks an empty scoped domain of its
+own (``restrict_run_scope``), so it cannot signal its zygote or a sibling run either.
+
+Older kernels just get what their ABI supports (reported, not fatal): Landlock is one layer among
+seccomp, namespaces and rlimits.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+from typing import Dict, Iterable, Optional, Tuple
+
+SYS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}  # create_ruleset, add_rule, restrict_self
+CREATE_RULESET_VERSION = 1
+RULE_PATH_BENEATH = 1
+
+FS_EXECUTE = 1 << 0
+FS_WRITE_FILE = 1 << 1
+FS_READ_FILE = 1 << 2
+FS_READ_DIR = 1 << 3
+FS_REMOVE_DIR = 1 << 4
+FS_REMOVE_FILE = 1 << 5
+FS_MAKE_CHAR = 1 << 6
+FS_MAKE_DIR = 1 << 7
+FS_MAKE_REG = 1 << 8
+FS_MAKE_SOCK = 1 << 9
+FS_MAKE_FIFO = 1 << 10
+FS_MAKE_BLOCK = 1 << 11
+FS_MAKE_SYM = 1 << 12
+FS_REFER = 1 << 13  # ABI 2
+FS_TRUNCATE = 1 << 14  # ABI 3
+FS_IOCTL_DEV = 1 << 15  # ABI 5
+NET_BIND_TCP = 1 << 0  # ABI 4
+NET_CONNECT_TCP = 1 << 1
+SCOPE_ABSTRACT_UNIX_SOCKET = 1 << 0  # ABI 6
+SCOPE_SIGNAL = 1 << 1
+
+FILE_RIGHTS = FS_EXECUTE | FS_WRITE_FILE | FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV
+READ_ONLY = FS_READ_FILE | FS_READ_DIR
+
+
+class _RulesetAttr(ctypes.Structure):
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
+
+
+class _PathBeneathAttr(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+
+_libc = None
+
+
+def _get_libc():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.syscall.restype = ctypes.c_long
+    return _libc
+
+
+def _nrs() -> Optional[Tuple[int, int, int]]:
+    m = platform.machine().lower()
+    if m in ("x86_64", "amd64"):
+        return SYS["x86_64"]
+    if m in ("aarch64", "arm64"):
+        return SYS["aarch64"]
+    return None
+
+
+def abi_version() -> int:
+    """Landlock ABI of the running kernel (0: unavailable or disabled)."""
+    nrs = _nrs()
+    if nrs is None:
+        return 0
+    try:
+        r = _get_libc().syscall(nrs[0], None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION))
+    except Exception:
+        return 0
+    return int(r) if r > 0 else 0
+
+
+def fs_rights(abi: int) -> int:
+    rights = (1 << 13) - 1
+    if abi >= 2:
+        rights |= FS_REFER
+    if abi >= 3:
+        rights |= FS_TRUNCATE
+    if abi >= 5:
+        rights |= FS_IOCTL_DEV
+    return rights
+
+
+def _create(abi: int, fs: int, net: int, scoped: int) -> int:
+    nrs = _nrs()
+    assert nrs is not None
+    attr = _RulesetAttr(fs, net, scoped)
+    size = 8 if abi < 4 else (16 if abi < 6 else 24)
+    fd = _get_libc().syscall(nrs[0], ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if fd < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "landlock_create_ruleset: " + os.strerror(e))
+    return int(fd)
+
+
+def _restrict(ruleset_fd: int) -> None:
+    nrs = _nrs()
+    assert nrs is not None
+    r = _get_libc().syscall(nrs[2], ctypes.c_int(ruleset_fd), ctypes.c_uint32(0))
+    if r != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, "landlock_restrict_self: " + os.strerror(e))
+
+
+def _add_path(ruleset_fd: int, path: str, access: int, handled: int) -> bool:
+    """Allow ``access`` beneath ``path``; returns False (and adds nothing) when it does not exist."""
+    nrs = _nrs()
+    assert nrs is not None
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        if not os.path.isdir(path):
+            access &= FILE_RIGHTS
+        attr = _PathBeneathAttr(access & handled, fd)
+        r = _get_libc().syscall(nrs[1], ctypes.c_int(ruleset_fd), ctypes.c_int(RULE_PATH_BENEATH),
+                                ctypes.byref(attr), ctypes.c_uint32(0))
+        if r != 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "landlock_add_rule(%s): %s" % (path, os.strerror(e)))
+        return True
+    finally:
+        os.close(fd)
+
+
+def restrict_zygote(read_only: Iterable[str], read_write: Iterable[str],
+                    files_rw: Iterable[str] = ("/dev/null",),
+                    files_ro: Iterable[str] = ("/dev/urandom", "/dev/random", "/dev/zero")) -> Dict[str, object]:
+    """Confine the calling process (and its future children).  Returns what was applied.
+
+    The caller must already have set ``no_new_privs``.  When Landlock is missing this is a no-op
+    reporting ``{"abi": 0}``.
+    """
+    abi = abi_version()
+    if abi <= 0:
+        return {"abi": 0}
+    handled = fs_rights(abi)
+    net = (NET_BIND_TCP | NET_CONNECT_TCP) if abi >= 4 else 0
+    scoped = (SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL) if abi >= 6 else 0
+    fd = _create(abi, handled, net, scoped)
+    try:
+        ro = [p for p in read_only if _add_path(fd, p, READ_ONLY, handled)]
+        rw = [p for p in read_write if _add_path(fd, p, handled, handled)]
+        for p in files_rw:
+            _add_path(fd, p, FS_READ_FILE | FS_WRITE_FILE | FS_TRUNCATE, handled)
+        for p in files_ro:
+            _add_path(fd, p, FS_READ_FILE, handled)
+        _restrict(fd)
+    finally:
+        os.close(fd)
+    return {"abi": abi, "read_only": ro, "read_write": rw, "net": bool(net), "scoped": bool(scoped)}
+
+
+def prepare_run_scope(abi: int) -> Optional[int]:
+    """Create (in the zygote, once) the ruleset fd that each run child stacks as its own domain.
+
+    It handles nothing on the filesystem (the zygote domain already confines that) and only scopes
+    signals and abstract unix sockets, so a run cannot signal its zygote or another run.
+    """
+    if abi < 6:
+        return None
+    # A ruleset must handle something: TCP bind (already refused by the zygote domain) is harmless.
+    return _create(abi, 0, NET_BIND_TCP, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
+
+
+def restrict_run_scope(ruleset_fd: Optional[int]) -> None:
+    if ruleset_fd is not None:
+        _restrict(ruleset_fd)
