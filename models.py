@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from openenv.core.env_server.types import Action, Observation, State
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from tracefix.core.constants import MAX_NEW_CODE_CHARS, MAX_STEPS
 
@@ -67,12 +68,15 @@ class CodeAction(Action):
         if self.action_type is ActionType.REPLACE_LINES:
             missing = [name for name in _EDIT_FIELDS if getattr(self, name) is None]
             if missing:
-                raise ValueError(f"REPLACE_LINES requires {', '.join(missing)}")
+                raise PydanticCustomError("missing_edit_fields", "REPLACE_LINES requires {fields}", {"fields": ", ".join(missing)})
             assert self.start_line is not None and self.end_line is not None
             if self.end_line < self.start_line:
-                raise ValueError(
-                    f"end_line ({self.end_line}) must be >= start_line ({self.start_line}); "
-                    "lines are 1-indexed and inclusive"
+                # PydanticCustomError keeps the error JSON-serialisable (a ValueError in ``ctx`` is not,
+                # and OpenEnv returns ``errors()`` verbatim in its 422 response).
+                raise PydanticCustomError(
+                    "line_range",
+                    "end_line ({end}) must be >= start_line ({start}); lines are 1-indexed and inclusive",
+                    {"start": self.start_line, "end": self.end_line},
                 )
         return self
 

@@ -270,6 +270,8 @@ def run(request: dict, result_fd: int) -> int:
     stdout, stderr = sys.stdout, sys.stderr
     try:
         for steps in request["tests"]:
+            if not steps:
+                continue
             try:
                 _run_test(chan, module_code, setup_code, setup_error, steps)
             finally:

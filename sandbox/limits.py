@@ -23,7 +23,9 @@ def rlimits_for(limits: Dict[str, float]) -> List[tuple]:
     * NOFILE: fd exhaustion stays inside the run.
     * CORE=0: a crash never writes a core file.
     """
-    cpu = max(1, int(limits.get("cpu_seconds", 10)))
+    # Before the request arrives the CPU limit is generous; apply_cpu() lowers it per run (a hard
+    # limit can only be lowered).
+    cpu = max(1, int(limits.get("cpu_seconds", 3600)))
     out = [
         (resource.RLIMIT_AS, int(limits.get("memory_mb", 512)) * MIB),
         (resource.RLIMIT_CPU, cpu, cpu + 1),
@@ -34,6 +36,16 @@ def rlimits_for(limits: Dict[str, float]) -> List[tuple]:
     if hasattr(resource, "RLIMIT_NPROC"):
         out.append((resource.RLIMIT_NPROC, int(limits.get("max_processes", 128))))
     return [t if len(t) == 3 else (t[0], t[1], t[1]) for t in out]
+
+
+def apply_cpu(limits: Dict[str, float]) -> None:
+    """Per-request CPU limit (the run's timeout decides it); the rest is set when the child forks."""
+    if "cpu_seconds" in limits:
+        cpu = max(1, int(limits["cpu_seconds"]))
+        try:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        except (ValueError, OSError):
+            pass
 
 
 def apply(limits: Dict[str, float]) -> None:

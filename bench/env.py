@@ -1,0 +1,117 @@
+"""Benchmark: what the environment layers cost on top of the sandbox run they wrap.
+
+Same task, same run, three ways, measured in one process so that the ratios are meaningful on a
+shared, noisy machine:
+
+  (a) sandbox   ``Sandbox.execute`` of the task's visible tests (the baseline)
+  (b) core      ``TraceFixRLGym.step(RUN_TESTS)`` in-process (grading, rewards, observation)
+  (c) server    the same step over WebSocket through the embedded OpenEnv server
+
+plus the memory an idle WebSocket session costs the server (RSS growth over N open sessions).
+
+    uv run python bench/env.py [--runs 300] [--sessions 32] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from typing import Callable
+
+
+def _measure(fn: Callable[[], object], runs: int) -> dict[str, float]:
+    for _ in range(max(3, runs // 20)):
+        fn()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    samples.sort()
+    return {
+        "p50_ms": statistics.median(samples) * 1000,
+        "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000,
+        "per_s": len(samples) / sum(samples),
+    }
+
+
+def _rss_mb() -> float:
+    with open(f"/proc/{os.getpid()}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--sessions", type=int, default=32)
+    parser.add_argument("--task", default="curated/chunk_off_by_one")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from tracefix.client import TraceFixEnv
+    from tracefix.core.environment import TraceFixRLGym
+    from tracefix.models import CodeAction
+    from tracefix.sandbox import get_sandbox
+    from tracefix.server.embedded import embedded_server
+    from tracefix.tasks.grading import build_program
+    from tracefix.tasks.registry import default_registry
+
+    task = default_registry().get(args.task)
+    sandbox = get_sandbox()
+    program = build_program(task.buggy_code, task, task.visible_tests)
+    run = CodeAction(action_type="RUN_TESTS")
+    results: dict[str, dict[str, float]] = {}
+
+    results["sandbox (baseline)"] = _measure(lambda: sandbox.execute(program), args.runs)
+
+    gym = TraceFixRLGym()
+    gym.reset(task_id=task.id, max_steps=500)
+
+    def core_step() -> None:
+        if gym.state.step_count >= 480:
+            gym.reset(task_id=task.id, max_steps=500)
+        gym.step(run)
+
+    results["core step"] = _measure(core_step, args.runs)
+
+    with embedded_server() as url, TraceFixEnv(base_url=url).sync() as client:
+        client.reset(task_id=task.id, max_steps=500)
+        counter = {"n": 0}
+
+        def server_step() -> None:
+            counter["n"] += 1
+            if counter["n"] % 480 == 0:
+                client.reset(task_id=task.id, max_steps=500)
+            client.step(run)
+
+        results["server step (WebSocket)"] = _measure(server_step, args.runs)
+
+        before = _rss_mb()
+        clients = [TraceFixEnv(base_url=url).sync() for _ in range(args.sessions)]
+        for extra in clients:
+            extra.reset(task_id=task.id)
+        after = _rss_mb()
+        for extra in clients:
+            extra.close()
+    memory = {"sessions": args.sessions, "rss_mb_per_session": (after - before) / max(1, args.sessions)}
+
+    base = results["sandbox (baseline)"]["p50_ms"]
+    if args.json:
+        print(json.dumps({"results": results, "memory": memory}, indent=2))
+        return
+    print(f"task {task.id}, {args.runs} runs each\n")
+    print("| path | p50 ms | p99 ms | runs/s | p50 vs sandbox |")
+    print("|---|---:|---:|---:|---:|")
+    for name, row in results.items():
+        print(f"| {name} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['per_s']:.0f} | {row['p50_ms'] / base:.2f}x |")
+    print(f"\nmemory: {memory['rss_mb_per_session']:.2f} MB RSS per open session ({args.sessions} sessions, client and server in one process)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The generator's verifier: which seeds and which mutants are kept, checked in the real sandbox.
+
+A seed is usable when its reference passes every test (visible and hidden), well within the time
+budget, and it has at least one visible test.  A mutant is kept when it
+
+* differs from the reference (its normalised AST is not the reference's),
+* is not a duplicate of an earlier mutant (normalised AST hash),
+* runs to completion within the budget (no timeout, memory or crash: the reference never does),
+* fails at least one test (else it is an *equivalent mutant*), and
+* fails at least one *visible* test (else the agent could never see the bug).
+
+Every rejection has a reason code from :data:`DROP_REASONS`; the generator counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional
+
+from tracefix.sandbox.types import RunStatus
+from tracefix.tasks.grading import run_tests
+from tracefix.tasks.schema import Task
+
+if TYPE_CHECKING:
+    from tracefix.sandbox import Sandbox
+
+DROP_REASONS: dict[str, str] = {
+    "no_site": "the chosen operators found no site in the seed",
+    "splice_rejected": "the spliced source did not reproduce the mutated tree (never written out)",
+    "same_as_reference": "the mutant's normalised AST equals the reference's",
+    "duplicate": "same normalised AST hash as an earlier mutant",
+    "does_not_compile": "the mutant does not compile",
+    "timeout": "the mutant's test run hit the time budget (usually an infinite loop)",
+    "over_budget": "the mutant's test run finished, but slower than the budget",
+    "memory_limit": "the mutant's test run hit the memory limit",
+    "crashed": "the mutant's test run crashed the sandbox worker",
+    "output_limit": "the mutant's test run wrote more output than the sandbox accepts",
+    "equivalent": "equivalent mutant: passes every test, visible and hidden",
+    "passes_visible": "fails only hidden tests, so the agent could never see the bug",
+    "seed_cap": "its seed already has its share of the requested tasks",
+}
+
+SEED_REJECTIONS: dict[str, str] = {
+    "invalid": "the seed line does not follow the seed format",
+    "duplicate_seed": "another seed has the same id",
+    "no_visible_tests": "the seed has no visible test",
+    "reference_failing": "the reference fails one of its own tests",
+    "reference_timeout": "the reference's test run timed out",
+    "reference_over_budget": "the reference's test run is slower than the budget",
+    "no_sites": "no operator found a site in the reference",
+}
+
+_STATUS_REASONS = {
+    RunStatus.TIMEOUT: "timeout",
+    RunStatus.MEMORY: "memory_limit",
+    RunStatus.CRASHED: "crashed",
+    RunStatus.OUTPUT_LIMIT: "output_limit",
+}
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox refused to run code: nothing can be verified on this host."""
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What one run of a mutant against all of its seed's tests showed."""
+
+    reason: Optional[str]
+    """``None`` when the mutant is kept, else a key of :data:`DROP_REASONS`."""
+    visible_failed: int = 0
+    visible_total: int = 0
+    hidden_failed: int = 0
+    hidden_total: int = 0
+    wall_s: float = 0.0
+    detail: str = ""
+
+    @property
+    def kept(self) -> bool:
+        return self.reason is None
+
+
+def screen_mutant(code: str, seed_task: Task, *, budget_s: float, sandbox: "Optional[Sandbox]" = None) -> Screening:
+    """Run ``code`` against every test of the seed (with ``budget_s`` as the run's time limit) and judge it."""
+    task = seed_task.model_copy(update={"timeout_s": budget_s})
+    report = run_tests(code, task, include_hidden=True, sandbox=sandbox)
+    if report.status is RunStatus.REFUSED:
+        raise SandboxUnavailable(report.detail or "the sandbox refused to run code")
+    counts = dict(
+        visible_failed=report.visible_total - report.visible_passed,
+        visible_total=report.visible_total,
+        hidden_failed=report.hidden_total - report.hidden_passed,
+        hidden_total=report.hidden_total,
+        wall_s=report.wall_s,
+        detail=report.detail,
+    )
+    if report.had_syntax_error:
+        return Screening("does_not_compile", **counts)
+    if report.status in _STATUS_REASONS:
+        return Screening(_STATUS_REASONS[report.status], **counts)
+    if report.all_passed:
+        return Screening("equivalent", **counts)
+    if counts["visible_failed"] == 0:
+        return Screening("passes_visible", **counts)
+    if report.wall_s > budget_s:
+        return Screening("over_budget", **counts)
+    return Screening(None, **counts)
+
+
+def check_reference(seed_task: Task, *, budget_s: float, sandbox: "Optional[Sandbox]" = None) -> Optional[str]:
+    """``None`` when the seed's reference is usable, else a key of :data:`SEED_REJECTIONS` plus detail."""
+    if not seed_task.visible_tests:
+        return "no_visible_tests"
+    task = seed_task.model_copy(update={"timeout_s": budget_s})
+    report = run_tests(seed_task.reference_code, task, include_hidden=True, sandbox=sandbox)
+    if report.status is RunStatus.REFUSED:
+        raise SandboxUnavailable(report.detail or "the sandbox refused to run code")
+    if report.status is RunStatus.TIMEOUT:
+        return "reference_timeout"
+    if not report.all_passed:
+        failing = next((v for v in report.verdicts if not v.passed), None)
+        return "reference_failing" + (f": {failing.name}: {failing.message}" if failing else f": {report.detail}")
+    if report.wall_s > budget_s:
+        return "reference_over_budget"
+    return None
+
+
+class Deduplicator:
+    """Remembers normalised AST hashes in the order they were offered; the first of each wins."""
+
+    def __init__(self, reserved: Optional[dict[str, str]] = None) -> None:
+        self._seen: dict[str, str] = dict(reserved or {})
+
+    def offer(self, digest: str, owner: str) -> Optional[str]:
+        """Register ``digest`` for ``owner``; return the earlier owner when it is a duplicate."""
+        earlier = self._seen.get(digest)
+        if earlier is not None:
+            return earlier
+        self._seen[digest] = owner
+        return None
+
+    def __contains__(self, digest: str) -> bool:
+        return digest in self._seen
+
+    def __len__(self) -> int:
+        return len(self._seen)
