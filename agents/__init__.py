@@ -14,9 +14,15 @@ def register(name: str, factory: Callable[..., Agent]) -> None:
 
 
 def _load_builtins() -> None:
+    from tracefix.agents.llm import LLMAgent
     from tracefix.agents.oracle import OracleAgent
+    from tracefix.agents.random_agent import RandomAgent
+    from tracefix.agents.search import SearchAgent
 
     register("oracle", OracleAgent)
+    register("random", RandomAgent)
+    register("search", SearchAgent)
+    register("llm", LLMAgent)
 
 
 def agent_names() -> list[str]:

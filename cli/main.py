@@ -75,9 +75,10 @@ def _selected_tasks(registry, split: str):
 def tasks_list(
     split: str = typer.Option("curated", help="Split to list ('all' for every split)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    tasks_file: Optional[Path] = typer.Option(None, help="Also load the tasks of this JSONL file as a split (named after the file)."),
 ) -> None:
     """List tasks: id, difficulty, title, tests."""
-    tasks = _selected_tasks(_registry(), split)
+    tasks = _selected_tasks(_registry(tasks_file), split)
     if as_json:
         for task in tasks:
             print(json.dumps({"id": task.id, "difficulty": task.difficulty, "title": task.title, "tags": task.tags}))
@@ -130,7 +131,8 @@ def tasks_verify(
             raise fail(str(exc))
         label = str(tasks_file)
     else:
-        tasks = _selected_tasks(_registry(), split)
+        registry = _registry()
+        tasks = _selected_tasks(registry, split)
         label = split
     with Progress(console=err_console, transient=True) as progress:
         bar = progress.add_task(f"verifying {label}", total=len(tasks))
@@ -140,10 +142,147 @@ def tasks_verify(
         console.print(f"[red]INVALID[/] {verdict.task_id}")
         for problem in verdict.problems:
             console.print(f"    - {problem}")
+    if tasks_file is None and split == "all":
+        home = {t.id: name for name in registry.split_names() for t in registry.tasks(name)}
+        table = Table(title="tasks per split and difficulty")
+        for column in ("split", "valid", "invalid", "easy", "medium", "hard"):
+            table.add_column(column, justify="left" if column == "split" else "right")
+        for name in registry.split_names():
+            mine = [v for v in verdicts if home.get(v.task_id) == name]
+            ok = Counter(v.difficulty for v in mine if v.valid)
+            table.add_row(
+                name, str(sum(ok.values())), str(sum(not v.valid for v in mine)),
+                *(str(ok.get(d, 0)) for d in ("easy", "medium", "hard")),
+            )
+        console.print(table)
     by_difficulty = Counter(v.difficulty for v in verdicts if v.valid)
     counts = ", ".join(f"{d} {by_difficulty.get(d, 0)}" for d in ("easy", "medium", "hard"))
     console.print(f"{len(verdicts) - len(invalid)} valid, {len(invalid)} invalid ({label}: {counts})")
     if invalid:
+        raise typer.Exit(1)
+
+
+@tasks_app.command("generate")
+def tasks_generate(
+    out: Path = typer.Option(..., "--out", help="Output file (.jsonl, or .jsonl.gz for gzip); a FILE.report.json goes next to it."),
+    seed: int = typer.Option(0, "--seed", help="Generator seed: same seed files + seed + count = byte-identical output."),
+    count: int = typer.Option(1500, "--count", min=1, help="Number of verified tasks to produce."),
+    seeds: Optional[list[Path]] = typer.Option(None, "--seeds", help="Seed program files (default: the packaged corpus/seeds/*.jsonl)."),
+    jobs: int = typer.Option(0, "--jobs", help="Parallel workers (default: all cores)."),
+    budget: float = typer.Option(0.25, "--budget", help="Time limit (s) of each screening run; slower mutants are dropped."),
+    timeout: float = typer.Option(2.0, "--timeout", help="timeout_s written into each task."),
+    operators: Optional[str] = typer.Option(None, "--operators", help="Comma-separated mutation operators (default: all)."),
+) -> None:
+    """Generate verified tasks by mutating correct seed programs (deterministic, parallel)."""
+    import os
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tracefix.corpus.filters import DROP_REASONS, SandboxUnavailable
+    from tracefix.corpus.generate import GenerateConfig, generate, write_tasks
+    from tracefix.corpus.mutators import OPERATORS
+
+    chosen = tuple(OPERATORS)
+    if operators:
+        chosen = tuple(op.strip().upper() for op in operators.split(",") if op.strip())
+        unknown = [op for op in chosen if op not in OPERATORS]
+        if unknown:
+            raise fail(f"unknown operator(s) {', '.join(unknown)}; known: {', '.join(OPERATORS)}")
+    config = GenerateConfig(
+        seed=seed, count=count, jobs=jobs or max(1, os.cpu_count() or 1), timeout_s=timeout, budget_s=budget,
+        operators=chosen,
+    )
+    columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=False) as progress:
+        bars = {
+            "seeds": progress.add_task("checking seeds", total=None),
+            "candidates": progress.add_task("screening candidates", total=None),
+            "accepted": progress.add_task("tasks kept", total=count),
+        }
+        screened = {"total": 0}
+
+        def on_progress(phase: str, advance: int, total: Optional[int]) -> None:
+            if phase == "candidates" and advance == 0:
+                return
+            if total is not None:
+                progress.update(bars[phase], total=total)
+            if phase == "candidates":
+                screened["total"] += advance
+            progress.advance(bars[phase], advance)
+
+        try:
+            result = generate(config, seeds, progress=on_progress)
+        except SandboxUnavailable as exc:
+            raise fail(f"the sandbox cannot run code here: {exc}")
+        except (OSError, RuntimeError) as exc:
+            raise fail(str(exc))
+    path, report_file = write_tasks(result.records, out, result.report)
+    report = result.report
+    for message in report.get("seed_errors", []):
+        err_console.print(f"[yellow]seed skipped:[/] {message}")
+    for seed_id, reason in report["seeds"]["rejected"].items():
+        if not reason.startswith(("invalid", "duplicate_seed")):
+            err_console.print(f"[yellow]seed skipped:[/] {seed_id}: {reason}")
+    table = Table(title=f"{report['produced']} tasks from {report['seeds']['usable']} seeds -> {path}")
+    for column in ("split", "seeds", "tasks", "easy", "medium", "hard"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for name, row in report["splits"].items():
+        table.add_row(name, *(str(row[k]) for k in ("seeds", "tasks", "easy", "medium", "hard")))
+    console.print(table)
+    drops = Table(title=f"dropped {sum(report['drops'].values())} of {report['candidates_considered']} candidates")
+    drops.add_column("reason")
+    drops.add_column("count", justify="right")
+    drops.add_column("meaning")
+    for reason, number in report["drops"].items():
+        drops.add_row(reason, str(number), DROP_REASONS.get(reason, ""))
+    console.print(drops)
+    size = path.stat().st_size
+    console.print(
+        f"{report['produced']} tasks in {report['elapsed_s']:.1f} s with {config.jobs} workers; "
+        f"{path} is {size / 1024:.0f} KiB; report: {report_file}"
+    )
+    if report["produced"] < count:
+        err_console.print(f"[yellow]only {report['produced']} of {count} tasks could be generated[/]")
+        raise typer.Exit(1)
+
+
+@tasks_app.command("import")
+def tasks_import(
+    file: Path = typer.Argument(..., help="A task file in TASK_FORMAT.md form (.jsonl or .jsonl.gz)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Copy the valid lines here (its name becomes the split name)."),
+    keep_valid: bool = typer.Option(False, "--keep-valid", help="With --out: write the valid lines even if some lines are bad."),
+    workers: int = typer.Option(4, help="Parallel verifications."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Run the validity rules in the sandbox (default) or only check the format."),
+) -> None:
+    """Validate and verify an outside task file, reporting every problem with its line number."""
+    from rich.progress import Progress
+
+    from tracefix.corpus.importer import import_tasks, split_name_for, write_valid
+    from tracefix.tasks.registry import default_registry
+
+    if not file.exists():
+        raise fail(f"{file}: no such file")
+    split = split_name_for(out or file)
+    with Progress(console=err_console, transient=True) as progress:
+        bar = progress.add_task(f"verifying {file.name}", total=None)
+        result = import_tasks(
+            file, split=split, registry=default_registry(), verify=verify, workers=workers,
+            on_parsed=lambda n: progress.update(bar, total=n), on_result=lambda _: progress.advance(bar),
+        )
+    for message in result.messages():
+        console.print(message, highlight=False, markup=False)
+    bad_lines = len({p.line for p in result.problems if p.line})
+    console.print(f"{len(result.tasks)} valid, {bad_lines} invalid of {result.total_lines} lines ({file})")
+    if out is not None and (result.ok or keep_valid) and result.tasks:
+        write_valid(result, out)
+        console.print(f"wrote {len(result.tasks)} tasks to {out}")
+    if result.ok:
+        source = out or file
+        console.print(
+            f"selectable as split {split!r}: tracefix serve --tasks-file {source}  "
+            f"(then reset with split={split!r}; or `tracefix tasks list --split {split} --tasks-file {source}`)"
+        )
+    else:
         raise typer.Exit(1)
 
 

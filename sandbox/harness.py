@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import base64
 import builtins
+from builtins import (  # bound here so that a candidate patching builtins cannot break the harness
+    BaseException, Exception, MemoryError, RecursionError, SyntaxError, SystemExit, ValueError,
+    all, dict, getattr, isinstance, issubclass, len, list, str, type, vars,
+)
 import io
 import json
 import linecache
@@ -300,7 +304,11 @@ def _run_test(chan: _Channel, module_code, setup_code, setup_error, steps) -> No
         except MemoryError as e:
             _memory(chan, e)
         except BaseException as e:
-            chan.send(_error_frame(e))
+            # The module (or setup) failed: every step of this test reports that error, so the
+            # parent can keep assigning frames strictly by count (one frame per step).
+            frame = _error_frame(e)
+            for _ in steps:
+                chan.send(frame)
             return
         for kind, source in steps:
             try:
@@ -316,8 +324,12 @@ def _run_test(chan: _Channel, module_code, setup_code, setup_error, steps) -> No
             except MemoryError as e:
                 _memory(chan, e)
             except BaseException as e:
+                # Keep going: a step that raises may be one that *expects* an exception (TASK_FORMAT
+                # "raises"), and the sandbox must never learn which steps do. The grader, outside,
+                # stops at the first step that does not match its expectation.
+                _flush()
                 chan.send(_error_frame(e))
-                return
+                continue
             _flush()
             chan.send(frame)
     except _Exit:

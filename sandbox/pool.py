@@ -214,54 +214,45 @@ class Worker:
 
     def _collect(self, res: Dict[str, Any], res_r: int, out_r: int, deadline: float) -> None:
         assert self.sock is not None
+        sock = self.sock
         reader: FrameReader = res["reader"]
         output: OutputTail = res["output"]
         poller = select.poll()
-        ctrl = self.sock.fileno()
+        ctrl = sock.fileno()
         open_fds = {res_r, out_r, ctrl}
         for fd in open_fds:
             poller.register(fd, select.POLLIN)
-        done = None
-        while True:
-            if done is not None and res_r not in open_fds and out_r not in open_fds:
-                break
+        while res_r in open_fds or out_r in open_fds or ctrl in open_fds:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                res["parent_timed_out"] = done is None
-                res["worker_died"] = done is None
-                if done is None:
+                if res["done"] is None:
+                    res["parent_timed_out"] = res["worker_died"] = True
                     log.warning("sandbox zygote did not answer in time; killing it")
-                    self.stop()
-                break
-            events = poller.poll(max(1, int(remaining * 1000)))
-            for fd, _ev in events:
+                    self.stop()  # also closes the pipes' other ends held by the run
+                return
+            for fd, _ev in poller.poll(max(1, int(remaining * 1000))):
+                if fd not in open_fds:
+                    continue
                 if fd == ctrl:
                     try:
-                        data = self.sock.recv(1 << 16)
+                        data = sock.recv(1 << 16)
                     except (BlockingIOError, InterruptedError):
                         continue
                     except OSError:
                         data = b""
-                    if not data:
-                        poller.unregister(ctrl)
-                        open_fds.discard(ctrl)
-                        res["worker_died"] = True
-                        self.stop()
-                        done = done or {}
-                        continue
-                    self.ctrl_buf += data
-                    msg = self._parse_ctrl()
-                    if msg is not None:
-                        if msg.get("t") != "done":
-                            res["worker_died"] = True
-                            self.stop()
-                            done = done or {}
-                            open_fds.discard(ctrl)
+                    if data:
+                        self.ctrl_buf += data
+                        msg = self._parse_ctrl()
+                        if msg is None:
                             continue
-                        done = msg
-                        res["done"] = msg
-                        poller.unregister(ctrl)
-                        open_fds.discard(ctrl)
+                        if msg.get("t") == "done":
+                            res["done"] = msg
+                        else:
+                            res["worker_died"] = True
+                    else:
+                        res["worker_died"] = True  # zygote gone: its run died with it
+                    poller.unregister(ctrl)
+                    open_fds.discard(ctrl)
                     continue
                 try:
                     data = os.read(fd, 1 << 16)

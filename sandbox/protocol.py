@@ -197,7 +197,7 @@ def assemble(
             outcome = _step_from_frame(f, test.steps[si].kind)
             tests[-1].steps.append(outcome)
             si += 1
-            if not outcome.ok or si >= len(test.steps):
+            if si >= len(test.steps):  # one frame per step, failed or not (see harness._run_test)
                 ti, si = skip_empty(ti + 1), 0
         elif t == "end":
             ended = True

@@ -132,8 +132,9 @@ class Sandbox:
 
     def info(self) -> Dict[str, Any]:
         """Tier in use, refusal reason if any, and the host capability report."""
+        workers = [dict(w.info) for w in self._pool._all if w.info] if self._pool is not None else []
         return {"tier": self.tier, "refused": self._refusal, "pool_size": self.config.pool_size,
-                "capabilities": detect.capabilities()}
+                "workers": workers, "capabilities": detect.capabilities()}
 
     def memory_bytes(self) -> int:
         """RSS of all zygote processes (bwrap included)."""

@@ -251,7 +251,10 @@ class Zygote:
         # Clean up after answering: the parent still waits for EOF on the run's pipes, which any
         # leftover process would hold open, and the next request waits for all of this.
         self._kill_leftovers(pid)
-        self._clean_tmp()
+        try:
+            self._clean_tmp()
+        except Exception:
+            pass
         self._prefork()
 
     def _reap(self, pid: int) -> None:
@@ -334,7 +337,7 @@ class Zygote:
             return []
 
     def _clean_tmp(self) -> None:
-        """The next run must not see this run's files."""
+        """The next run must not see this run's files (even ones it made unreadable)."""
         try:
             os.chmod(self.tmp, 0o700)
             names = os.listdir(self.tmp)
@@ -343,12 +346,18 @@ class Zygote:
         for name in names:
             path = os.path.join(self.tmp, name)
             try:
-                st = os.lstat(path)
-                if stat.S_ISDIR(st.st_mode):
-                    shutil.rmtree(path, onerror=_force_remove)
+                if stat.S_ISDIR(os.lstat(path).st_mode):
+                    os.chmod(path, 0o700)  # top-down walk: each dir is opened after its chmod
+                    for root, dirs, _files in os.walk(path):
+                        for d in dirs:
+                            try:
+                                os.chmod(os.path.join(root, d), 0o700)
+                            except OSError:
+                                pass
+                    shutil.rmtree(path, ignore_errors=True)
                 else:
                     os.unlink(path)
-            except OSError:
+            except Exception:
                 pass
 
     # --- the run child -----------------------------------------------------------------------------
@@ -410,16 +419,6 @@ def _high_fd(fd: int) -> int:
     new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
     os.close(fd)
     return new
-
-
-def _force_remove(func, path, _exc) -> None:
-    try:
-        os.chmod(os.path.dirname(path), 0o700)
-        if os.path.isdir(path) and not os.path.islink(path):
-            os.chmod(path, 0o700)
-        func(path)
-    except OSError:
-        pass
 
 
 def main(ctrl_fd: int, cfg: dict) -> None:

@@ -1,0 +1,136 @@
+"""Deterministic planning of mutants: candidate ``i`` of generator seed ``S`` is a pure function of both.
+
+Candidate ``i`` mutates the seed program ``usable_seeds[i % len(usable_seeds)]`` with a random
+number generator seeded by ``(S, i)`` only, so candidates can be made in any order, in any process,
+and always come out the same.  This module imports nothing but the standard library and
+:mod:`tracefix.corpus.mutators`, so worker processes start fast.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from tracefix.corpus.mutators import OPERATORS, MutationError, Site, apply_sites, find_sites, normalised_ast_hash
+
+MUTATION_WEIGHTS: tuple[float, float, float] = (0.45, 0.35, 0.20)
+"""Probability of a candidate carrying 1, 2 or 3 mutations."""
+SAME_SCOPE = 0.6
+"""Probability that the further mutations of a candidate stay in the first one's function (when they can)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    index: int
+    seed_index: int
+    sites: tuple[Site, ...] = ()
+    code: Optional[str] = None
+    digest: str = ""
+    reason: Optional[str] = None
+    """``None`` when a mutant was made, else a drop reason (``no_site``, ``splice_rejected``, ``same_as_reference``)."""
+
+    @property
+    def operators(self) -> list[str]:
+        seen: list[str] = []
+        for site in self.sites:
+            if site.op not in seen:
+                seen.append(site.op)
+        return seen
+
+
+def _normalise(code: str) -> str:
+    return re.sub(r"\s+", "", code)
+
+
+def choose_sites(rng: random.Random, sites_by_op: dict[str, list[Site]], wanted: int) -> list[Site]:
+    """Pick up to ``wanted`` pairwise-disjoint sites: an operator uniformly (unused ones first), then a site.
+
+    With probability :data:`SAME_SCOPE` the further sites stay in the first site's function, so that
+    multi-mutation tasks are not all "across functions" (which the difficulty rule makes hard).
+    """
+    chosen: list[Site] = []
+    same_scope = wanted > 1 and rng.random() < SAME_SCOPE
+    for _ in range(wanted):
+        options = {
+            op: [s for s in sites if not any(s.overlaps(c) for c in chosen)]
+            for op, sites in sites_by_op.items()
+        }
+        options = {op: sites for op, sites in options.items() if sites}
+        if chosen and same_scope:
+            local = {op: [s for s in sites if s.scope == chosen[0].scope] for op, sites in options.items()}
+            local = {op: sites for op, sites in local.items() if sites}
+            options = local or options
+        if not options:
+            break
+        used = {c.op for c in chosen}
+        fresh = [op for op in options if op not in used]
+        op = rng.choice(sorted(fresh or options))
+        chosen.append(rng.choice(options[op]))
+    return sorted(chosen, key=lambda s: (s.start, s.end, s.op))
+
+
+def make_candidate(
+    generator_seed: int,
+    index: int,
+    seed_index: int,
+    reference_code: str,
+    sites_by_op: dict[str, list[Site]],
+    reference_digest: str,
+    weights: Sequence[float] = MUTATION_WEIGHTS,
+) -> Candidate:
+    rng = random.Random(f"tracefix-generate/{generator_seed}/{index}")
+    wanted = rng.choices(range(1, len(weights) + 1), weights=weights)[0]
+    sites = choose_sites(rng, sites_by_op, wanted)
+    if not sites:
+        return Candidate(index, seed_index, reason="no_site")
+    try:
+        code = apply_sites(reference_code, sites)
+    except MutationError:
+        return Candidate(index, seed_index, tuple(sites), reason="splice_rejected")
+    digest = normalised_ast_hash(code)
+    if digest == reference_digest or _normalise(code) == _normalise(reference_code):
+        return Candidate(index, seed_index, tuple(sites), code, digest, reason="same_as_reference")
+    return Candidate(index, seed_index, tuple(sites), code, digest)
+
+
+class CandidateMaker:
+    """Makes candidates for a fixed list of seed programs, caching each program's sites."""
+
+    def __init__(self, generator_seed: int, sources: Sequence[str], operators: Sequence[str] = tuple(OPERATORS),
+                 weights: Sequence[float] = MUTATION_WEIGHTS) -> None:
+        self.generator_seed = generator_seed
+        self.sources = list(sources)
+        self.operators = list(operators)
+        self.weights = tuple(weights)
+        self._sites: dict[int, dict[str, list[Site]]] = {}
+        self._digests: dict[int, str] = {}
+
+    def sites(self, seed_index: int) -> dict[str, list[Site]]:
+        if seed_index not in self._sites:
+            found = find_sites(self.sources[seed_index], self.operators)
+            self._sites[seed_index] = {op: sites for op, sites in found.items() if sites}
+            self._digests[seed_index] = normalised_ast_hash(self.sources[seed_index])
+        return self._sites[seed_index]
+
+    def make(self, index: int) -> Candidate:
+        seed_index = index % len(self.sources)
+        sites = self.sites(seed_index)
+        return make_candidate(
+            self.generator_seed, index, seed_index, self.sources[seed_index], sites, self._digests[seed_index], self.weights
+        )
+
+
+# -- process-pool plumbing (module-level so that 'spawn' workers can find it) -------------------------
+_maker: Optional[CandidateMaker] = None
+
+
+def init_worker(generator_seed: int, sources: Sequence[str], operators: Sequence[str], weights: Sequence[float]) -> None:
+    global _maker
+    _maker = CandidateMaker(generator_seed, sources, operators, weights)
+
+
+def make_batch(indices: Sequence[int]) -> list[Candidate]:
+    assert _maker is not None, "init_worker was not called"
+    return [_maker.make(i) for i in indices]
