@@ -341,6 +341,33 @@ def _expression_names(expression: str) -> tuple[set[str], set[str]]:
     return calls, methods
 
 
+_MUTATORS = {"append", "appendleft", "extend", "insert", "pop", "popleft", "remove", "discard", "add", "update",
+             "clear", "setdefault", "sort", "reverse"}
+
+
+def _mutates_state(info: FunctionInfo) -> bool:
+    """A method that changes its object (the 'setup' calls of a test, which its message does not show)."""
+    if info.name == "__init__":
+        return False
+    for node in ast.walk(info.node):
+        targets: list[ast.AST] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, ast.Delete):
+            targets = list(node.targets)
+        for target in targets:
+            for part in ast.walk(target):
+                if isinstance(part, ast.Attribute) and isinstance(part.value, ast.Name) and part.value.id == "self":
+                    return True
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+            owner = node.func.value
+            if isinstance(owner, ast.Attribute) and isinstance(owner.value, ast.Name) and owner.value.id == "self":
+                return True
+    return False
+
+
 def localise(program: Program, failures: Sequence[Failure]) -> dict[int, float]:
     """Suspiciousness in [0, 1] of each line of ``program`` given the failing tests."""
     scores: dict[int, float] = {}
@@ -362,13 +389,13 @@ def localise(program: Program, failures: Sequence[Failure]) -> dict[int, float]:
             for name in calls:
                 seeds += [(f, 0.6) for f in program.functions_named(name, methods=False)]
                 if name in program.classes:
-                    seeds += [(f, 0.3) for f in program.functions if f.cls == name]
+                    seeds += [(f, 0.45 if _mutates_state(f) else 0.3) for f in program.functions if f.cls == name]
                     seeds += [(f, 0.45) for f in program.functions if f.cls == name and f.name == "__init__"]
             for name in methods:
                 named = program.functions_named(name, plain=False)
                 seeds += [(f, 0.6) for f in named]
                 for cls in {f.cls for f in named}:
-                    seeds += [(f, 0.3) for f in program.functions if f.cls == cls]
+                    seeds += [(f, 0.45 if _mutates_state(f) else 0.3) for f in program.functions if f.cls == cls]
         elif failure.timed_out or not failure.frames:
             seeds += [(f, 0.3) for f in program.functions]
         # breadth-first through the static call graph
@@ -622,6 +649,7 @@ class _Builder:
         if node.id in ("self", "cls") or info is None or node.id not in info.variables:
             return
         nearby = self._nearby_names(node, info)
+        innermost = self._innermost_loop_target(node, info)
         for other in sorted(info.variables):
             if other == node.id or other in ("self", "cls") or other.startswith("__"):
                 continue
@@ -632,6 +660,8 @@ class _Builder:
                 continue
             near = other in nearby
             prior = (0.45 if near else 0.3) * fit
+            if other == innermost and not re.search(rf"\b{re.escape(other)}\b", self.p.lines[node.lineno - 1]):
+                prior = 0.55  # the loop variable of the innermost loop, unused on this line
             if isinstance(parent, ast.Return):
                 prior += 0.1
             self.replace(node, other, "VAR", prior, f"`{node.id}` -> `{other}`")
@@ -650,6 +680,14 @@ class _Builder:
                 names |= {n.id for n in ast.walk(ancestor.target) if isinstance(n, ast.Name)}
             ancestor = self.p.parent.get(id(ancestor))
         return names
+
+    def _innermost_loop_target(self, node: ast.AST, info: FunctionInfo) -> Optional[str]:
+        ancestor = self.p.parent.get(id(node))
+        while ancestor is not None and ancestor is not info.node:
+            if isinstance(ancestor, ast.For) and isinstance(ancestor.target, ast.Name):
+                return ancestor.target.id
+            ancestor = self.p.parent.get(id(ancestor))
+        return None
 
     def attributes(self, node: ast.Attribute) -> None:
         if not (isinstance(node.value, ast.Name) and node.value.id == "self"):
@@ -716,11 +754,15 @@ class _Builder:
             for other in siblings:
                 if len(f_required(other)) - 1 <= arity:
                     a, b = self.p.span(func)
-                    self.add([(b - len(name), b, other.name)], "CALLEE", node.lineno, 0.45, f"`self.{name}` -> `self.{other.name}`")
+                    recursive = info is not None and name == info.name  # e.g. ``self.expr()`` inside expr()
+                    self.add([(b - len(name), b, other.name)], "CALLEE", node.lineno, 0.55 if recursive else 0.3,
+                             f"`self.{name}` -> `self.{other.name}`")
         elif isinstance(func, ast.Name) and self.p.functions_named(name, methods=False):
             for other in [f for f in self.p.functions if f.cls is None and f.name != name]:
                 if len(f_required(other)) <= arity <= len(other.params):
-                    self.replace(func, other.name, "CALLEE", 0.35, f"`{name}` -> `{other.name}`")
+                    info = self.p.function_at(node.lineno)
+                    recursive = info is not None and name == info.name
+                    self.replace(func, other.name, "CALLEE", 0.5 if recursive else 0.3, f"`{name}` -> `{other.name}`")
         # swapped arguments
         if len(node.args) >= 2 and name not in ("print", "isinstance", "getattr", "setattr", "hasattr", "super"):
             for i in range(len(node.args) - 1):
@@ -741,10 +783,11 @@ class _Builder:
         if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and info is not None:
             recursive = isinstance(stmt.value.func, ast.Name) and stmt.value.func.id == info.name or (
                 isinstance(stmt.value.func, ast.Attribute) and stmt.value.func.attr == info.name)
-            prior = 1.0 if self.got_none else 0.45
-            if recursive:
-                prior += 0.2
-            self.add([(a, a, "return ")], "RETURN", line, prior, "added `return`", floor=0.8 if self.got_none else 0.0)
+            body = info.node.body  # type: ignore[attr-defined]
+            last = bool(body) and body[-1] is stmt
+            if recursive or last:
+                prior = (1.0 if self.got_none else 0.45) + (0.2 if recursive else 0.0)
+                self.add([(a, a, "return ")], "RETURN", line, prior, "added `return`", floor=0.8 if self.got_none else 0.0)
         # the value computed but not returned: ``x = f(...)`` as the last statement
         if isinstance(stmt, ast.Assign) and info is not None and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             body = info.node.body  # type: ignore[attr-defined]
@@ -816,14 +859,42 @@ class _Builder:
             local = [n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id in info.variables and n.id != "self"]
             helpers = [f for f in self.p.functions if f.cls == info.cls and f is not info and len(f.params) == 2
                        and f.name.startswith("_") and not f.name.startswith("__")]
+            noop = self._is_noop(stmt, info)
             if region is not None:
                 for helper in helpers:
                     for name in dict.fromkeys(local):
                         text = f"{self.p.indent(line)}self.{helper.name}({name})\n"
-                        self.add([(region[0], region[1], text)], "HELPER", line, 0.25, f"-> `self.{helper.name}({name})`")
+                        self.add([(region[0], region[1], text)], "HELPER", line, 0.7 if noop else 0.25,
+                                 f"-> `self.{helper.name}({name})`")
+            if noop:
+                self._delete(stmt, 0.5, "deleted a statement that changes nothing")
         # a spurious statement
         if info is not None and isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Expr)) and id(stmt) not in self.p.docstrings:
             self._delete(stmt, 0.15, "deleted the statement")
+
+    def _is_noop(self, stmt: ast.stmt, info: FunctionInfo) -> bool:
+        """``x = x``, or ``d[k] = v`` right after ``v = d.get(k)`` / ``v = d[k]``: a statement with no effect,
+        where a different statement was probably meant."""
+        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1):
+            return False
+        target, value = stmt.targets[0], stmt.value
+        if self.p.text(target) == self.p.text(value):
+            return True
+        if not (isinstance(target, ast.Subscript) and isinstance(value, ast.Name)):
+            return False
+        container, key = self.p.text(target.value), self.p.text(target.slice)
+        for node in ast.walk(info.node):
+            if isinstance(node, ast.Assign) and node.lineno < stmt.lineno and len(node.targets) == 1:
+                bound = node.targets[0]
+                if not (isinstance(bound, ast.Name) and bound.id == value.id):
+                    continue
+                source = node.value
+                if isinstance(source, ast.Call) and isinstance(source.func, ast.Attribute) and source.func.attr == "get" and source.args:
+                    if self.p.text(source.func.value) == container and self.p.text(source.args[0]) == key:
+                        return True
+                if isinstance(source, ast.Subscript) and self.p.text(source.value) == container and self.p.text(source.slice) == key:
+                    return True
+        return False
 
     def _own_lines(self, first: ast.stmt, last: Optional[ast.stmt] = None) -> Optional[tuple[int, int]]:
         last = last or first
@@ -883,8 +954,18 @@ class _Builder:
                 a, b = self.p.span(default)
                 guard = f"{indent}if {arg.arg} is None:\n{indent}    {arg.arg} = {self.p.text(default)}\n"
                 floor = max(self.susp(info.start), 0.5)
-                self.add([(a, b, "None"), (where, where, guard)], "STATE", info.start, 0.9,
+                self.add([(a, b, "None"), (where, where, guard)], "STATE", info.start, 0.85,
                          f"mutable default `{arg.arg}={self.p.text(default)}` -> None", floor=floor)
+                # stored on the object: keep a copy, so the caller's list is not shared either
+                for stmt in ast.walk(info.node):
+                    if (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name) and stmt.value.id == arg.arg
+                            and any(isinstance(t, ast.Attribute) for t in stmt.targets)):
+                        kind = "list" if isinstance(default, ast.List) else "dict" if isinstance(default, ast.Dict) else "set" if isinstance(default, ast.Set) else None
+                        if kind is None:
+                            continue
+                        c0, c1 = self.p.span(stmt.value)
+                        self.add([(a, b, "None"), (where, where, guard), (c0, c1, f"{kind}({arg.arg})")], "STATE", info.start, 0.9,
+                                 f"mutable default `{arg.arg}={self.p.text(default)}` -> None, stored as a copy", floor=floor)
 
     def shared_state(self) -> None:
         tree = self.p.tree
@@ -972,9 +1053,12 @@ class _Builder:
                 fallbacks.append(stmt.targets[0].id)
             if isinstance(stmt, ast.Return):
                 fallbacks += ["None", "[]"]
+            shown = self.p.text(value)
+            if isinstance(value, (ast.Tuple, ast.IfExp, ast.Lambda, ast.NamedExpr)) and not shown.startswith("("):
+                shown = f"({shown})"
             for cond in dict.fromkeys(conditions):
                 for k, fallback in enumerate(fallbacks):
-                    text = f"{self.p.text(value)} if {cond} else {fallback}"
+                    text = f"{shown} if {cond} else {fallback}"
                     self.replace(value, text, "GUARD", 1.0 - 0.1 * k, f"guarded by `if {cond}`", floor=0.9)
 
     def _statement_at(self, line: int) -> Optional[ast.stmt]:

@@ -42,6 +42,7 @@ VIEW = CodeAction(action_type=ActionType.VIEW_CODE)
 RUN = CodeAction(action_type=ActionType.RUN_TESTS)
 UNDO = CodeAction(action_type=ActionType.UNDO_EDIT)
 SUBMIT = CodeAction(action_type=ActionType.SUBMIT)
+REJECTED_DISCOUNT = 0.3
 
 
 def _digest(lines: list[str] | tuple[str, ...]) -> str:
@@ -92,6 +93,7 @@ class SearchAgent(Agent):
         self.tests_total = 0
         self.queue: list[Candidate] = []
         self.tried: set[str] = set()
+        self.rejected: set[str] = set()
         self.pending: Optional[str] = None
         self.pending_target: Optional[list[str]] = None
         self.current: Optional[Candidate] = None
@@ -175,11 +177,14 @@ class SearchAgent(Agent):
                 self.queue = self._generate(failures)
         elif self.current is not None:
             self.history.append(f"rejected {self.current.note} ({passed} visible)")
+            self.rejected.add(self.current.note)
         self.current = None
 
     def _generate(self, failures: list[Failure]) -> list[Candidate]:
         assert self.best_lines is not None
         found = candidates(self.best_lines, failures)
+        # an edit rejected on an earlier version of the program is unlikely to help now: try it late
+        found.sort(key=lambda c: -(c.priority * (REJECTED_DISCOUNT if c.note in self.rejected else 1.0)))
         return found[: self.max_candidates_per_round]
 
     # -- decisions ----------------------------------------------------------------------------------

@@ -115,7 +115,7 @@ def load_seeds(paths: Optional[Iterable[str | Path]] = None) -> SeedLoad:
                     result.rejected[where] = "invalid"
                     result.errors.append(f"{path}:{number}: (seed): expected a JSON object")
                     continue
-                probe = {**data, "difficulty": "easy", "buggy_code": data.get("reference_code", "")}
+                probe = {**data, "difficulty": "easy", "buggy_code": data.get("reference_code") or "pass\n"}
                 try:
                     task = parse_task(probe, path=str(path), line=number)
                 except TaskFileError as exc:
@@ -159,11 +159,18 @@ class DifficultySignal:
 
 
 def difficulty_of(signal: DifficultySignal) -> str:
-    """1 mutation -> easy, 2 -> medium, 3+ or across functions -> hard, shifted by length and visibility."""
+    """1 mutation -> easy, 2 -> medium, 3+ or across functions -> hard, shifted by length and visibility.
+
+    The score is the number of mutations (+1 across functions/classes, +0.5 for a long program,
+    +0.5 for a single visible symptom, -0.5 when every visible test fails); the buckets are
+    ``< 1.75`` easy, ``< 2.75`` medium, else hard.  So a loud bug (every visible test fails) drops
+    one bucket, while a quiet symptom or a long program raises one only together (a single quiet bug
+    in a long program is medium).  On the shipped corpus this gives roughly 40/30/30 easy/medium/hard.
+    """
     score = signal.score
-    if score < 1.5:
+    if score < 1.75:
         return "easy"
-    if score < 2.5:
+    if score < 2.75:
         return "medium"
     return "hard"
 
@@ -204,6 +211,7 @@ class _Kept:
     candidate: Candidate
     screening: Screening
     seed: Seed
+    signal: Optional["DifficultySignal"] = None
 
 
 def _emit(progress: Optional[ProgressCallback], phase: str, advance: int, total: Optional[int] = None) -> None:
@@ -228,6 +236,7 @@ def _task_record(kept: _Kept, split: str, digest_ids: dict[str, str], timeout_s:
         width += 2
         task_id = f"gen/{seed.name}/{candidate.digest[:width]}"
     digest_ids[task_id] = candidate.digest
+    kept.signal = signal
     record: dict[str, Any] = {
         "id": task_id,
         "difficulty": difficulty_of(signal),
@@ -380,6 +389,17 @@ def generate(
     elapsed = time.perf_counter() - started
     report = _report(config, usable, seed_rejections, splits, tasks, drops, tried_ops, kept_ops, considered, maker, elapsed)
     report["seed_errors"] = loaded.errors
+    report["tasks"] = {
+        record["id"]: {
+            "difficulty": record["difficulty"],
+            "mutations": [f"{s.op} {s.note}" for s in k.candidate.sites],
+            "scopes": k.signal.scopes if k.signal else 0,
+            "lines": k.signal.lines if k.signal else 0,
+            "visible_failed": f"{k.screening.visible_failed}/{k.screening.visible_total}",
+            "hidden_failed": f"{k.screening.hidden_failed}/{k.screening.hidden_total}",
+        }
+        for record, k in zip(records, kept)
+    }
     return GenerationResult(tasks, records, report)
 
 

@@ -1,0 +1,143 @@
+"""The generator end to end (real sandbox): determinism, operator tags, validity, difficulty, splits."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from tracefix.cli.main import app
+from tracefix.corpus.generate import (
+    DifficultySignal,
+    GenerateConfig,
+    difficulty_of,
+    encode_tasks,
+    generate,
+    load_seeds,
+)
+from tracefix.corpus.mutators import OPERATORS
+from tracefix.corpus.splits import SPLITS, CorpusError, assign_splits, corpus_splits, group_by_split, task_seed, task_split
+from tracefix.tasks.verify import verify_tasks
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def small_run():
+    """A small corpus from the packaged seeds (shared by several tests)."""
+    return generate(GenerateConfig(seed=7, count=24, jobs=2))
+
+
+def test_same_seed_gives_byte_identical_files_serial_or_parallel(small_run):
+    serial = generate(GenerateConfig(seed=7, count=24, jobs=1))
+    assert encode_tasks(serial.records, compress=True) == encode_tasks(small_run.records, compress=True)
+    other = generate(GenerateConfig(seed=8, count=24, jobs=1))
+    assert encode_tasks(other.records, compress=False) != encode_tasks(serial.records, compress=False)
+
+
+def test_cli_generate_is_deterministic(tmp_path):
+    paths = [tmp_path / "a" / "small.jsonl.gz", tmp_path / "b" / "small.jsonl.gz"]
+    for path in paths:
+        result = runner.invoke(app, ["tasks", "generate", "--seed", "3", "--count", "10", "--out", str(path), "--jobs", "2"])
+        assert result.exit_code == 0, result.output
+        assert "dropped" in result.output
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    report = json.loads((tmp_path / "a" / "small.report.json").read_text())
+    assert report["produced"] == 10 and set(report["drops"]) <= set(report["drop_reasons"])
+    lines = gzip.decompress(paths[0].read_bytes()).decode().splitlines()
+    assert len(lines) == 10
+
+
+def test_generated_tasks_are_valid_and_well_formed(small_run, sandbox):
+    tasks = small_run.tasks
+    assert len(tasks) == 24 and len({t.id for t in tasks}) == 24
+    seeds = {s.id: s for s in load_seeds().seeds}
+    for task in tasks:
+        assert re.fullmatch(r"gen/[a-z0-9_.-]+/[0-9a-f]{8,}", task.id)
+        assert task.tags[0] == "generated"
+        assert any(t.startswith("mutation:") and t[9:] in OPERATORS for t in task.tags)
+        seed = seeds[task_seed(task)]
+        assert task.description == seed.task.description and task.reference_code == seed.task.reference_code
+        assert task.tests == seed.task.tests and task.buggy_code != task.reference_code
+        assert task.source == "tracefix-generator" and task.license == "MIT" and task.timeout_s == 2.0
+        assert task_split(task) in SPLITS
+    verdicts = verify_tasks(tasks, sandbox=sandbox, workers=2)
+    assert [v.problems for v in verdicts if not v.valid] == []
+
+
+@pytest.mark.parametrize("op", list(OPERATORS))
+def test_each_operator_yields_a_verified_task_tagged_with_it(op, toy_seed_file, sandbox):
+    result = generate(GenerateConfig(seed=0, count=1, jobs=1, operators=(op,)), [toy_seed_file], sandbox=sandbox)
+    assert len(result.tasks) == 1, result.report["drops"]
+    task = result.tasks[0]
+    assert task.tags[1] == f"mutation:{op}"
+    assert all(tag == f"mutation:{op}" for tag in task.tags if tag.startswith("mutation:"))
+    verdicts = verify_tasks([task], sandbox=sandbox, workers=1)
+    assert verdicts[0].valid, verdicts[0].problems
+
+
+@pytest.mark.parametrize(
+    "signal, expected",
+    [
+        (DifficultySignal(mutations=1, scopes=1, lines=20, visible_failed=1, visible_total=2), "easy"),
+        (DifficultySignal(mutations=1, scopes=1, lines=80, visible_failed=1, visible_total=4), "medium"),
+        (DifficultySignal(mutations=2, scopes=1, lines=20, visible_failed=1, visible_total=2), "medium"),
+        (DifficultySignal(mutations=2, scopes=1, lines=20, visible_failed=3, visible_total=3), "easy"),
+        (DifficultySignal(mutations=2, scopes=2, lines=20, visible_failed=1, visible_total=2), "hard"),
+        (DifficultySignal(mutations=3, scopes=1, lines=20, visible_failed=1, visible_total=2), "hard"),
+        (DifficultySignal(mutations=3, scopes=1, lines=20, visible_failed=2, visible_total=2), "medium"),
+    ],
+)
+def test_difficulty_from_measured_properties(signal, expected):
+    assert difficulty_of(signal) == expected
+
+
+def test_difficulty_counts_mutations_in_the_corpus(small_run):
+    for task, info in zip(small_run.tasks, small_run.report["tasks"].values()):
+        n = len(info["mutations"])
+        if n >= 3 and info["scopes"] > 1:
+            assert task.difficulty == "hard"
+        if n == 1 and info["lines"] <= 60:
+            assert task.difficulty == "easy"
+
+
+# -- splits ------------------------------------------------------------------------------------------
+
+
+def test_splits_are_assigned_per_seed_with_the_intended_ratios():
+    ids = [f"seed/s{i:02d}" for i in range(60)]
+    first = assign_splits(ids)
+    assert first == assign_splits(list(reversed(ids)))
+    counts = {name: sum(1 for v in first.values() if v == name) for name in SPLITS}
+    assert counts == {"train": 42, "validation": 9, "test": 9}
+    assert set(assign_splits(["seed/a", "seed/b", "seed/c"]).values()) == set(SPLITS)
+
+
+def test_generated_splits_share_no_seed(small_run, tmp_path):
+    groups = group_by_split(small_run.tasks)
+    seeds_of = {name: {task_seed(t) for t in tasks} for name, tasks in groups.items()}
+    names = list(seeds_of)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            assert not seeds_of[a] & seeds_of[b]
+    path = tmp_path / "c.jsonl.gz"
+    path.write_bytes(encode_tasks(small_run.records, compress=True))
+    assert {k: len(v) for k, v in corpus_splits(path).items()} == {k: len(v) for k, v in groups.items()}
+
+
+def test_corpus_with_a_seed_in_two_splits_is_refused(small_run, tmp_path):
+    records = [dict(r) for r in small_run.records[:2]]
+    seed_tag = next(t for t in records[0]["tags"] if t.startswith("seed:"))
+    for record, split in zip(records, ("train", "test")):
+        record["tags"] = ["generated", f"split:{split}", seed_tag]
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(encode_tasks(records, compress=False))
+    with pytest.raises(CorpusError, match="appears in splits"):
+        corpus_splits(path)
+    records[1]["tags"] = ["generated"]
+    path.write_bytes(encode_tasks(records, compress=False))
+    with pytest.raises(CorpusError, match="split:NAME"):
+        corpus_splits(path)
