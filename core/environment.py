@@ -15,6 +15,7 @@ Invariants the tests hold this class to:
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import threading
 import uuid
@@ -33,6 +34,9 @@ from tracefix.models import ActionType, CodeAction, CodeObservation, TestResult,
 from tracefix.tasks.grading import RunReport
 from tracefix.tasks.registry import CURATED_SPLIT, TaskRegistry, UnknownTaskError, default_registry
 from tracefix.tasks.schema import Task
+
+
+logger = logging.getLogger("tracefix.core")
 
 
 class TestRunner(Protocol):
@@ -82,6 +86,41 @@ class _Episode:
     @property
     def code(self) -> str:
         return join_lines(self.lines)
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    """The parts of an episode a step may change, so a step that fails internally leaves no trace."""
+
+    lines: tuple[str, ...]
+    history: tuple["_Snapshot", ...]
+    anchor: Optional[int]
+    steps: int
+    step_cost: float
+    shaping_advances: float
+    best_visible_passed: int
+    tested_versions: frozenset[str]
+    compiles: bool
+
+    @classmethod
+    def of(cls, episode: "_Episode") -> "_Checkpoint":
+        return cls(
+            tuple(episode.lines), tuple(episode.history), episode.anchor, episode.steps, episode.step_cost,
+            episode.shaping_advances, episode.best_visible_passed, frozenset(episode.tested_versions), episode.compiles,
+        )
+
+    def restore(self, episode: "_Episode") -> None:
+        episode.lines = list(self.lines)
+        episode.history = list(self.history)
+        episode.anchor = self.anchor
+        episode.steps = self.steps
+        episode.step_cost = self.step_cost
+        episode.shaping_advances = self.shaping_advances
+        episode.best_visible_passed = self.best_visible_passed
+        episode.tested_versions = set(self.tested_versions)
+        episode.compiles = self.compiles
+        episode.done = False
+        episode.score = episode.success = None
 
 
 @dataclass
@@ -225,6 +264,7 @@ class TraceFixRLGym:
         if episode.done:
             return self._rejected("the episode is over: call reset() to start a new one", action.short())
 
+        checkpoint = _Checkpoint.of(episode)
         episode.steps += 1
         episode.step_cost += -C.R_STEP_COST
         outcome = _Outcome(reward=C.R_STEP_COST)
@@ -237,7 +277,12 @@ class TraceFixRLGym:
             ActionType.RESET_TO_ORIGINAL: self._reset_to_original,
             ActionType.SUBMIT: self._submit,
         }[action.action_type]
-        handler(episode, action, outcome)
+        try:
+            handler(episode, action, outcome)
+        except Exception as exc:  # a bug or an infrastructure failure, never the agent's doing
+            logger.exception("internal error while handling %s", action.short())
+            checkpoint.restore(episode)
+            return self._rejected(f"internal error, the step was not counted: {type(exc).__name__}: {exc}", action.short())
         episode.recent_actions.append(action.action_type)
         episode.last_action = action
 

@@ -197,3 +197,24 @@ def test_curriculum_by_training_step(registry):
         for seed in range(5):
             assert gym.reset(seed=seed, training_step=step).difficulty == difficulty
     assert {gym.reset(seed=s, training_step=0).difficulty for s in range(60)} == {"easy", "medium", "hard"}
+
+
+class _ExplodingRunner:
+    """A runner whose infrastructure fails, to check that a failed step leaves no trace."""
+
+    def run(self, code, task, *, include_hidden):
+        raise OSError("sandbox unavailable")
+
+    def syntax_error(self, code):
+        raise OSError("sandbox unavailable")
+
+
+def test_internal_failure_is_reported_and_leaves_the_episode_unchanged(registry):
+    gym = TraceFixRLGym(registry=registry, runner=_ExplodingRunner())
+    gym.reset(task_id=EASY_TASK)
+    state = gym.state
+    for action in (RUN, EASY_FIX, SUBMIT):
+        obs = gym.step(action)
+        assert "internal error" in obs.error and "sandbox unavailable" in obs.error
+        assert obs.reward == 0 and not obs.done
+        assert gym.state == state
