@@ -24,14 +24,11 @@ from typing import Any, Callable, Optional
 from tracefix.agents.base import Agent
 from tracefix.agents.parsing import ActionParseError, parse_action
 from tracefix.agents.prompting import build_messages, render_observation, repair_message
+from tracefix.core.constants import DEFAULT_API_BASE_URL, DEFAULT_MODEL_NAME, THINKING_TOKEN_LIMIT
 from tracefix.models import ActionType, CodeAction, CodeObservation
 
 log = logging.getLogger("tracefix.agents.llm")
 
-DEFAULT_API_BASE_URL = "https://router.huggingface.co/v1"
-DEFAULT_MODEL_NAME = "Qwen/Qwen2.5-72B-Instruct"
-THINKING_TOKEN_LIMIT = 512
-"""Reasoning budget the model is asked to stay within (design notes default)."""
 ACTION_TOKEN_ALLOWANCE = 1024
 """Completion tokens on top of the thinking budget, so that a REPLACE_LINES block fits."""
 DEFAULT_TIMEOUT_S = 60.0

@@ -21,10 +21,9 @@ message-directed ones (``got None`` → add a ``return``, ``should raise E`` →
 from __future__ import annotations
 
 import ast
-import builtins
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Iterable, Optional, Sequence
 
 from tracefix.core.context import join_lines, split_lines
 
@@ -34,7 +33,6 @@ _EXPRESSION = re.compile(r"^`(?P<expr>.+?)`(?:\s|:|$)", re.DOTALL)
 _SHOULD_RAISE = re.compile(r"should raise (?P<exc>[A-Za-z_][\w.]*)")
 _EXCEPTION_LINE = re.compile(r"^(?P<exc>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Iteration|Warning|[A-Z]\w*))(?::|$)")
 _SYNTAX_LINE = re.compile(r"SyntaxError at line (?P<line>\d+)|line (?P<line2>\d+)")
-_BUILTIN_NAMES = set(dir(builtins))
 CALL_DECAY = 0.8
 """Suspiciousness kept per call-graph edge away from a function a failing test calls."""
 
@@ -111,12 +109,55 @@ class FunctionInfo:
     bound_at: dict[str, int] = field(default_factory=dict)
     """First line at which each variable is bound (parameters: the ``def`` line)."""
 
+    reads: set[str] = field(default_factory=set)
+    """Variables read somewhere in the function (nested functions included)."""
+
     def interchangeable(self, a: str, b: str) -> float:
         """How plausible it is that ``b`` was meant where ``a`` is written (0 = not at all)."""
         ka, kb = self.kinds.get(a), self.kinds.get(b)
         if ka is not None and kb is not None:
-            return 1.0 if ka == kb else 0.0
+            return 1.0 if _compatible(ka, kb) else 0.0
         return 1.0 if ka is None and kb is None else 0.5
+
+    @property
+    def unused(self) -> set[str]:
+        """Parameters and locals never read: where one of them was surely meant somewhere."""
+        return {v for v in self.variables - self.reads if v not in ("self", "cls") and not v.startswith("_")}
+
+
+_CONTAINERS = {"list", "dict", "set", "tuple", "str", "range", "seq"}
+_NUMBERS = {"int", "num"}
+
+
+def _compatible(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if "seq" in (a, b):
+        return a in _CONTAINERS and b in _CONTAINERS
+    return a in _NUMBERS and b in _NUMBERS
+
+
+def _usage_kind(func: ast.AST, name: str) -> Optional[str]:
+    """``seq`` or ``int`` from how a parameter is used (``len(p)``, ``p[i]``, ``for _ in p`` / ``range(p)``, ``p + 1``)."""
+    found: set[str] = set()
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            names = [a.id for a in node.args if isinstance(a, ast.Name)]
+            if name in names:
+                if node.func.id in ("len", "enumerate", "sorted", "reversed", "zip", "set", "list", "tuple"):
+                    found.add("seq")
+                elif node.func.id == "range":
+                    found.add("int")
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == name:
+            found.add("seq")
+        elif isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name) and node.iter.id == name:
+            found.add("seq")
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.Pow)):
+            operands = (node.left, node.right)
+            if any(isinstance(o, ast.Name) and o.id == name for o in operands) and any(
+                    isinstance(o, ast.Constant) and isinstance(o.value, int) and not isinstance(o.value, bool) for o in operands):
+                found.add("int")
+    return found.pop() if len(found) == 1 else None
 
 
 _KIND_CALLS = {
@@ -248,8 +289,9 @@ class Program:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     if isinstance(target, ast.Name):
+                        known = kinds.get(target.id) or [None]
                         value = node.value if not isinstance(node, ast.AugAssign) else None
-                        kinds.setdefault(target.id, []).append(expr_kind(value) if value is not None else kinds.get(target.id, [None])[0])
+                        kinds.setdefault(target.id, []).append(expr_kind(value) if value is not None else known[0])
                     elif isinstance(target, (ast.Tuple, ast.List)):
                         for element in ast.walk(target):
                             if isinstance(element, ast.Name):
@@ -261,6 +303,10 @@ class Program:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 bound_at[node.id] = min(bound_at.get(node.id, node.lineno), node.lineno)
         merged = {name: (values[0] if values and all(v == values[0] for v in values) else None) for name, values in kinds.items()}
+        for name in params:
+            if merged.get(name) is None and name not in ("self", "cls"):
+                merged[name] = _usage_kind(func, name)
+        reads = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         calls: set[str] = set()
         attr_calls: set[str] = set()
         self_attrs: set[str] = set()
@@ -279,7 +325,7 @@ class Program:
         return FunctionInfo(
             node=func, name=func.name, cls=cls, start=func.lineno, end=func.end_lineno,  # type: ignore[attr-defined]
             params=params, variables=variables, calls=calls, attr_calls=attr_calls, self_attrs=self_attrs,
-            kinds=merged, bound_at=bound_at,
+            kinds=merged, bound_at=bound_at, reads=reads,
         )
 
     def function_at(self, line: int) -> Optional[FunctionInfo]:
@@ -395,7 +441,17 @@ def localise(program: Program, failures: Sequence[Failure]) -> dict[int, float]:
                 named = program.functions_named(name, plain=False)
                 seeds += [(f, 0.6) for f in named]
                 for cls in {f.cls for f in named}:
-                    seeds += [(f, 0.45 if _mutates_state(f) else 0.3) for f in program.functions if f.cls == cls]
+                    # the object was built and changed by setup steps the message does not show
+                    seeds += [(f, 0.45 if _mutates_state(f) or f.name == "__init__" else 0.3)
+                              for f in program.functions if f.cls == cls]
+            # ``obj.attr`` read by the test: the statements that set ``self.attr`` decide its value
+            if program.tree is not None:
+                for node in ast.walk(program.tree):
+                    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+                    for target in targets:
+                        if (isinstance(target, ast.Attribute) and target.attr in methods and isinstance(target.value, ast.Name)
+                                and target.value.id == "self"):
+                            bump(node.lineno, 0.6)
         elif failure.timed_out or not failure.frames:
             seeds += [(f, 0.3) for f in program.functions]
         # breadth-first through the static call graph
@@ -536,9 +592,43 @@ class _Builder:
         self.got_none = any(f.got_none for f in failures)
         self.expected_exceptions = {f.expected_exception for f in failures if f.expected_exception}
         self.raised = {f.exception for f in failures if f.exception}
+        self.defaults_used = self._defaults_used_by_failures()
 
     def susp(self, line: int) -> float:
         return self.scores.get(line, 0.02)
+
+    def _defaults_used_by_failures(self) -> set[int]:
+        """``id`` of the default-value nodes that some failing test expression relies on."""
+        used: set[int] = set()
+        for failure in self.failures:
+            if not failure.expression:
+                continue
+            try:
+                tree = ast.parse(failure.expression.strip())
+            except (SyntaxError, ValueError, RecursionError):
+                continue
+            for call in [n for n in ast.walk(tree) if isinstance(n, ast.Call)]:
+                name = call.func.id if isinstance(call.func, ast.Name) else call.func.attr if isinstance(call.func, ast.Attribute) else None
+                if name is None:
+                    continue
+                targets = [f for f in self.p.functions if f.name == name]
+                if name in self.p.classes:
+                    targets += [f for f in self.p.functions if f.cls == name and f.name == "__init__"]
+                for info in targets:
+                    args = info.node.args  # type: ignore[attr-defined]
+                    positional = args.posonlyargs + args.args
+                    offset = 1 if info.cls is not None and positional and positional[0].arg in ("self", "cls") else 0
+                    given = len(call.args) + offset
+                    keywords = {k.arg for k in call.keywords}
+                    first_default = len(positional) - len(args.defaults)
+                    for index, default in enumerate(args.defaults):
+                        param = positional[first_default + index]
+                        if first_default + index >= given and param.arg not in keywords:
+                            used.add(id(default))
+                    for param, default in zip(args.kwonlyargs, args.kw_defaults):
+                        if default is not None and param.arg not in keywords:
+                            used.add(id(default))
+        return used
 
     def add(self, edits: list[tuple[int, int, str]], operator: str, line: int, prior: float, note: str, floor: float = 0.0) -> None:
         new_lines = self.p.apply(edits)
@@ -610,14 +700,20 @@ class _Builder:
 
     def condition(self, test: ast.AST) -> None:
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-            self.replace(test, _wrap(self.p.text(test.operand), test.operand), "NEG", 0.55, "dropped `not`")
+            operand = test.operand
+            text = self.p.text(operand)
+            if isinstance(operand, (ast.Lambda, ast.NamedExpr, ast.IfExp)):
+                text = f"({text})"
+            self.replace(test, text, "NEG", 0.55, "dropped `not`")
         elif not (isinstance(test, ast.Compare) and len(test.ops) == 1) and not isinstance(test, ast.Constant):
             self.replace(test, f"not {_wrap(self.p.text(test), test)}", "NEG", 0.4, "negated the condition")
 
     def constant(self, node: ast.Constant) -> None:
         value = node.value
+        default_used = id(node) in self.defaults_used
         if isinstance(value, bool):
-            self.replace(node, repr(not value), "CONST", 0.45, f"{value} -> {not value}")
+            self.replace(node, repr(not value), "CONST", 0.75 if default_used else 0.45, f"{value} -> {not value}",
+                         floor=0.5 if default_used else 0.0)
             return
         if not isinstance(value, int):
             return
@@ -628,10 +724,29 @@ class _Builder:
         context = isinstance(parent, (ast.Compare, ast.BinOp, ast.Subscript, ast.Slice, ast.AugAssign)) or (
             isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "range")
         prior = (0.6 if abs(value) <= 2 else 0.4) if context else 0.3
+        if default_used:  # a default value the failing call relies on
+            prior = 0.75
         for new in (value + 1, value - 1):
             if new < 0 and value >= 0 and isinstance(parent, (ast.Subscript, ast.Slice)):
                 continue
-            self.replace(node, str(new), "CONST", prior, f"{value} -> {new}")
+            self.replace(node, str(new), "CONST", prior, f"{value} -> {new}", floor=0.5 if default_used else 0.0)
+
+    def index_constant(self, node: ast.AST, where: str) -> None:
+        """``x[-1]`` <-> ``x[0]``, ``x[:-2]`` -> ``x[:-1]``, ``x[1:m]`` -> ``x[:m]``: integer indices and bounds ±1."""
+        value: Optional[int] = None
+        if isinstance(node, ast.Constant) and isinstance(node.value, int) and not isinstance(node.value, bool):
+            value = node.value
+        elif (isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant)
+              and isinstance(node.operand.value, int) and not isinstance(node.operand.value, bool)):
+            value = -node.operand.value
+        if value is None:
+            return
+        for new in (value + 1, value - 1):
+            self.replace(node, str(new), "INDEX", 0.6, f"{where} {value} -> {new}")
+        parent = self.p.parent.get(id(node))
+        if isinstance(parent, ast.Slice) and value in (0, 1) and parent.lower is node:
+            a, b = self.p.span(node)
+            self.add([(a, b, "")], "INDEX", node.lineno, 0.55, f"dropped the lower bound {value}")  # type: ignore[attr-defined]
 
     def bound(self, node: ast.AST, where: str) -> None:
         """``x`` -> ``x + 1`` / ``x - 1`` for range() arguments, slice bounds and indices."""
@@ -650,8 +765,15 @@ class _Builder:
             return
         nearby = self._nearby_names(node, info)
         innermost = self._innermost_loop_target(node, info)
+        # ``x < lo`` -> ``x < x`` is never the fix: skip names already in the same operation
+        siblings = {n.id for n in ast.walk(parent) if isinstance(n, ast.Name)} if isinstance(
+            parent, (ast.Compare, ast.BinOp, ast.BoolOp)) else set()
+        duplicated = self._in_duplicated_operand(node)
+        unused = info.unused
+        wanted_kind = self._context_kind(node)
+        mismatched = wanted_kind is not None and info.kinds.get(node.id) is not None and not _compatible(wanted_kind, info.kinds[node.id])
         for other in sorted(info.variables):
-            if other == node.id or other in ("self", "cls") or other.startswith("__"):
+            if other == node.id or other in ("self", "cls") or other.startswith("__") or other in siblings:
                 continue
             if info.bound_at.get(other, 10**9) > node.lineno and other not in nearby:
                 continue  # not bound yet at this point
@@ -660,11 +782,56 @@ class _Builder:
                 continue
             near = other in nearby
             prior = (0.45 if near else 0.3) * fit
+            if isinstance(parent, ast.Slice) and parent.lower is not None and parent.upper is not None and (
+                    self.p.text(parent.lower) == self.p.text(parent.upper)):
+                prior = max(prior, 0.8)  # ``x[i:i]`` is always empty
             if other == innermost and not re.search(rf"\b{re.escape(other)}\b", self.p.lines[node.lineno - 1]):
                 prior = 0.55  # the loop variable of the innermost loop, unused on this line
             if isinstance(parent, ast.Return):
                 prior += 0.1
-            self.replace(node, other, "VAR", prior, f"`{node.id}` -> `{other}`")
+            if duplicated:
+                prior = max(prior, 0.85 * max(fit, 0.6))  # ``x[j] < x[j]``, ``f(b) + f(b)``: one side is wrong
+            if other in unused:
+                prior = max(prior, 0.8 * max(fit, 0.6))  # a parameter or local that is never read was meant somewhere
+            if mismatched and info.kinds.get(other) is not None and _compatible(wanted_kind, info.kinds[other]):
+                prior = max(prior, 0.8)  # ``len(n)`` with an int ``n``: a name of the right kind was meant
+            floor = 0.45 if (other in unused or duplicated) and self.susp(node.lineno) >= 0.1 else 0.0
+            self.replace(node, other, "VAR", prior, f"`{node.id}` -> `{other}`", floor=floor)
+
+    def _in_duplicated_operand(self, node: ast.AST) -> bool:
+        """Is ``node`` inside one of two textually identical operands (``a[i] != a[i]``, ``(r, r)``)?"""
+        child, ancestor = node, self.p.parent.get(id(node))
+        while ancestor is not None and not isinstance(ancestor, ast.stmt):
+            operands: list[ast.AST] = []
+            if isinstance(ancestor, ast.Compare):
+                operands = [ancestor.left, *ancestor.comparators]
+            elif isinstance(ancestor, ast.BinOp):
+                operands = [ancestor.left, ancestor.right]
+            elif isinstance(ancestor, (ast.Tuple, ast.List)):
+                operands = list(ancestor.elts)
+            if child in operands:
+                text = self.p.text(child)
+                if sum(self.p.text(o) == text for o in operands) > 1:
+                    return True
+            child, ancestor = ancestor, self.p.parent.get(id(ancestor))
+        if isinstance(ancestor, ast.Assign) and len(ancestor.targets) == 1:
+            target, value = ancestor.targets[0], ancestor.value
+            if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+                texts = [self.p.text(e) for e in target.elts]
+                if len(set(texts)) < len(texts) and any(child is e or child is target for e in target.elts):
+                    return True
+        return False
+
+    def _context_kind(self, node: ast.Name) -> Optional[str]:
+        parent = self.p.parent.get(id(node))
+        if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and node in parent.args:
+            if parent.func.id in ("len", "enumerate", "sorted", "reversed"):
+                return "seq"
+            if parent.func.id == "range":
+                return "int"
+        if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node:
+            return "seq"
+        return None
 
     def _nearby_names(self, node: ast.AST, info: FunctionInfo) -> set[str]:
         """Names on the same line, bound in the three lines above, or targets of enclosing loops."""
@@ -672,7 +839,7 @@ class _Builder:
         names: set[str] = set()
         for other in ast.walk(info.node):
             if isinstance(other, ast.Name):
-                if other.lineno == line or (isinstance(other.ctx, ast.Store) and line - 3 <= other.lineno < line):
+                if line - 1 <= other.lineno <= line or (isinstance(other.ctx, ast.Store) and line - 3 <= other.lineno < line):
                     names.add(other.id)
         ancestor = self.p.parent.get(id(node))
         while ancestor is not None and ancestor is not info.node:
@@ -719,6 +886,7 @@ class _Builder:
             for part in (node.slice.lower, node.slice.upper):
                 if part is not None:
                     self.bound(part, "slice bound")
+                    self.index_constant(part, "slice bound")
             s = node.slice
             if s.lower is not None and s.upper is None and s.step is None:
                 a, b = self.p.span(node)
@@ -726,8 +894,10 @@ class _Builder:
             if s.upper is not None and s.lower is None and s.step is None:
                 a, b = self.p.span(node)
                 self.add([(a, b, f"{self.p.text(node.value)}[{self.p.text(s.upper)}:]")], "SLICE", node.lineno, 0.3, "`[:x]` -> `[x:]`")
-        elif isinstance(node.ctx, ast.Load):
-            self.bound(node.slice, "index")
+        else:
+            self.index_constant(node.slice, "index")
+            if isinstance(node.ctx, ast.Load):
+                self.bound(node.slice, "index")
 
     def call(self, node: ast.Call) -> None:
         func = node.func
@@ -763,8 +933,12 @@ class _Builder:
                     info = self.p.function_at(node.lineno)
                     recursive = info is not None and name == info.name
                     self.replace(func, other.name, "CALLEE", 0.5 if recursive else 0.3, f"`{name}` -> `{other.name}`")
-        # swapped arguments
+        # swapped arguments (very likely when the names passed match the callee's parameters the other way round)
         if len(node.args) >= 2 and name not in ("print", "isinstance", "getattr", "setattr", "hasattr", "super"):
+            params: list[str] = []
+            callee = [f for f in self.p.functions if f.name == name and (f.cls is None) == isinstance(func, ast.Name)]
+            if len(callee) == 1:
+                params = [p for p in callee[0].params if p not in ("self", "cls")]
             for i in range(len(node.args) - 1):
                 a, b = node.args[i], node.args[i + 1]
                 if isinstance(a, ast.Starred) or isinstance(b, ast.Starred):
@@ -772,8 +946,13 @@ class _Builder:
                 ta, tb = self.p.text(a), self.p.text(b)
                 if ta == tb:
                     continue
+                prior = 0.4
+                if i + 1 < len(params) and (ta, tb) == (params[i + 1], params[i]):
+                    prior = 0.95
+                elif i + 1 < len(params) and (ta == params[i + 1] or tb == params[i]):
+                    prior = 0.7
                 sa, sb = self.p.span(a), self.p.span(b)
-                self.add([(sa[0], sa[1], tb), (sb[0], sb[1], ta)], "ARGS", node.lineno, 0.4, f"swapped `{ta}` and `{tb}`")
+                self.add([(sa[0], sa[1], tb), (sb[0], sb[1], ta)], "ARGS", node.lineno, prior, f"swapped `{ta}` and `{tb}`")
 
     def statement(self, stmt: ast.stmt) -> None:
         info = self.p.function_at(stmt.lineno)
@@ -829,6 +1008,27 @@ class _Builder:
                     for expected in self.raised:
                         if expected != handler.type.id:
                             self.replace(handler.type, expected, "EXC", 0.5, f"except {handler.type.id} -> {expected}")
+        # ``return None`` (or a bare ``return``) where a value was meant
+        if isinstance(stmt, ast.Return) and info is not None and (
+                stmt.value is None or (isinstance(stmt.value, ast.Constant) and stmt.value.value is None)):
+            options: list[str] = []
+            for node in ast.walk(info.node):
+                if isinstance(node, ast.Name) and node.id in info.variables and node.id not in ("self", "cls"):
+                    if info.bound_at.get(node.id, 10**9) <= line:
+                        options.append(node.id)
+                elif (isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and isinstance(node.value, ast.Name)
+                      and node.value.id in info.variables and node.lineno < line):
+                    parent_call = self.p.parent.get(id(node))
+                    if not (isinstance(parent_call, ast.Call) and parent_call.func is node):
+                        options.append(self.p.text(node))
+            prior = 0.55 if self.got_none else 0.25
+            for option in list(dict.fromkeys(options))[:8]:
+                if stmt.value is None:
+                    self.add([(a, b, f"return {option}")], "RETURN", line, prior, f"`return` -> `return {option}`",
+                             floor=0.5 if self.got_none else 0.0)
+                else:
+                    self.replace(stmt.value, option, "RETURN", prior, f"`return None` -> `return {option}`",
+                                 floor=0.5 if self.got_none else 0.0)
         # a wrong return value
         if isinstance(stmt, ast.Return) and stmt.value is not None:
             value = stmt.value
@@ -927,8 +1127,16 @@ class _Builder:
         if not second_text.endswith("\n"):
             second_text += "\n"
             first_text = first_text.rstrip("\n")
-        self.add([(a[0], b[1], second_text + between + first_text)], "SWAP", first.lineno, 0.35,
-                 f"swapped lines {first.lineno} and {second.lineno}")
+        # ``y = f(x)`` before ``x = ...``: a use before the definition it needs
+        bound_by_second = {n.id for n in ast.walk(second) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        read_by_first = {n.id for n in ast.walk(first) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        info = self.p.function_at(first.lineno)
+        premature = {
+            name for name in bound_by_second & read_by_first
+            if info is None or info.bound_at.get(name, 10**9) >= second.lineno or name not in info.variables
+        }
+        self.add([(a[0], b[1], second_text + between + first_text)], "SWAP", first.lineno, 0.9 if premature else 0.35,
+                 f"swapped lines {first.lineno} and {second.lineno}", floor=0.5 if premature else 0.0)
 
     # -- structural fixes ---------------------------------------------------------------------------
     def _body_insert_point(self, func: ast.AST) -> tuple[int, str]:
@@ -1095,6 +1303,9 @@ class _Builder:
                 self.call(node)
             if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)):
                 self.condition(node.test)
+            elif isinstance(node, ast.comprehension):
+                for test in node.ifs:
+                    self.condition(test)
             if isinstance(node, ast.stmt):
                 self.statement(node)
         self.mutable_defaults()

@@ -98,8 +98,6 @@ class SearchAgent(Agent):
         self.pending_target: Optional[list[str]] = None
         self.current: Optional[Candidate] = None
         self.history: list[str] = []
-        self.stale_edit = False
-        self.edits_since_best = 0
 
     # -- Agent --------------------------------------------------------------------------------------
     def reset(self, observation: CodeObservation) -> None:
@@ -172,7 +170,6 @@ class SearchAgent(Agent):
             self.best_lines = list(self.env_lines)
             self.best_passed = passed
             self.tried.add(_digest(self.best_lines))
-            self.edits_since_best = 0
             if passed < self.tests_total:
                 self.queue = self._generate(failures)
         elif self.current is not None:
@@ -180,11 +177,19 @@ class SearchAgent(Agent):
             self.rejected.add(self.current.note)
         self.current = None
 
+    def _rank(self, candidate: Candidate) -> float:
+        return candidate.priority * (REJECTED_DISCOUNT if candidate.note in self.rejected else 1.0)
+
     def _generate(self, failures: list[Failure]) -> list[Candidate]:
         assert self.best_lines is not None
-        found = candidates(self.best_lines, failures)
+        try:
+            found = candidates(self.best_lines, failures)
+        except Exception:  # noqa: BLE001 - an analysis bug must not end the episode
+            log.exception("candidate generation failed; no candidates this round")
+            self.last_error = "search: candidate generation failed (see the log)"
+            return []
         # an edit rejected on an earlier version of the program is unlikely to help now: try it late
-        found.sort(key=lambda c: -(c.priority * (REJECTED_DISCOUNT if c.note in self.rejected else 1.0)))
+        found.sort(key=lambda c: -self._rank(c))
         return found[: self.max_candidates_per_round]
 
     # -- decisions ----------------------------------------------------------------------------------
@@ -229,14 +234,18 @@ class SearchAgent(Agent):
         if remaining >= 3:
             if self.undo_mode == "action" and not at_best:
                 return UNDO
-            candidate = self._next_candidate()
-            if candidate is not None:
+            while (candidate := self._next_candidate()) is not None:
                 action = self._edit_to(list(candidate.lines))
                 if action is not None:
                     self.current = candidate
-                    self.edits_since_best += 1
                     log.debug("trying %s (priority %.3f)", candidate.note, candidate.priority)
                     return action
+                if not at_best:
+                    # the merged restore + edit is too large for one block: restore first, then try it
+                    self.queue.insert(0, candidate)
+                    self.tried.discard(_digest(candidate.lines))
+                    break
+                # a single edit too large to send: skip it
         if not at_best:
             if self.undo_mode == "action":
                 return UNDO

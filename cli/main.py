@@ -270,17 +270,18 @@ def tasks_import(
             on_parsed=lambda n: progress.update(bar, total=n), on_result=lambda _: progress.advance(bar),
         )
     for message in result.messages():
-        console.print(message, highlight=False, markup=False)
+        console.print(message, highlight=False, markup=False, soft_wrap=True)
     bad_lines = len({p.line for p in result.problems if p.line})
-    console.print(f"{len(result.tasks)} valid, {bad_lines} invalid of {result.total_lines} lines ({file})")
+    console.print(f"{len(result.tasks)} valid, {bad_lines} invalid of {result.total_lines} lines ({file})", soft_wrap=True)
     if out is not None and (result.ok or keep_valid) and result.tasks:
         write_valid(result, out)
-        console.print(f"wrote {len(result.tasks)} tasks to {out}")
+        console.print(f"wrote {len(result.tasks)} tasks to {out}", soft_wrap=True)
     if result.ok:
         source = out or file
         console.print(
             f"selectable as split {split!r}: tracefix serve --tasks-file {source}  "
-            f"(then reset with split={split!r}; or `tracefix tasks list --split {split} --tasks-file {source}`)"
+            f"(then reset with split={split!r}; or `tracefix tasks list --split {split} --tasks-file {source}`)",
+            soft_wrap=True,
         )
     else:
         raise typer.Exit(1)
@@ -341,6 +342,11 @@ def play(
     if chosen.privileged:
         console.print("[dim]note: the oracle agent is privileged (it replays the reference fix); it validates tasks, it is not a baseline.[/]")
     raise typer.Exit(0)
+
+
+from tracefix.cli.eval import eval_command  # noqa: E402
+
+app.command("eval")(eval_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -68,6 +68,12 @@ CURRICULUM_EASY_UNTIL = 1000
 CURRICULUM_MEDIUM_UNTIL = 5000
 DIFFICULTIES = ("easy", "medium", "hard")
 
+# --- baseline runner (inference.py, the llm agent) -------------------------------------------------
+DEFAULT_API_BASE_URL = "https://router.huggingface.co/v1"
+DEFAULT_MODEL_NAME = "Qwen/Qwen2.5-72B-Instruct"
+THINKING_TOKEN_LIMIT = 512
+"""Reasoning budget the model is asked to stay within."""
+
 # --- serving ---------------------------------------------------------------------------------------
 ENV_NAME = "tracefix_rl"
 DEFAULT_PORT = 7860

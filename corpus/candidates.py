@@ -8,6 +8,7 @@ and always come out the same.  This module imports nothing but the standard libr
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from dataclasses import dataclass
@@ -126,8 +127,12 @@ class CandidateMaker:
 _maker: Optional[CandidateMaker] = None
 
 
-def init_worker(generator_seed: int, sources: Sequence[str], operators: Sequence[str], weights: Sequence[float]) -> None:
+def init_worker(generator_seed: int, sources_file: str, operators: Sequence[str], weights: Sequence[float]) -> None:
+    """Worker initialiser; the programs come through a file (JSON list), which keeps the pipe to the
+    worker small."""
     global _maker
+    with open(sources_file, "r", encoding="utf-8") as handle:
+        sources = json.load(handle)
     _maker = CandidateMaker(generator_seed, sources, operators, weights)
 
 

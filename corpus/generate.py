@@ -9,9 +9,11 @@
   afterwards in candidate order;
 * the output is sorted (split, seed, candidate) and gzip is written without a timestamp or name.
 
-The one outside influence is time: a mutant that needs about the whole budget could pass on a fast
-machine and time out on a loaded one.  Mutants are either fast (milliseconds) or infinite loops in
-practice, so the budget (0.25 s by default, ~25x a normal run) keeps that from happening.
+The one outside influence is time.  Each screening run has a time limit (``--budget``, 0.25 s) and
+a mutant is kept only if its fastest of up to three runs takes at most half of it; runs take ~10 ms
+(99 % under 40 ms), infinite loops hit the limit, so only a finite mutant whose fastest run is near
+0.125 s could be decided differently on another machine -- rare enough that the same inputs give
+the same file in practice (and CI checks a small count).
 
 Difficulty comes from measured properties (:func:`difficulty_of`): the number of mutations, whether
 they sit in different functions/classes, the program's length, and how many visible tests fail.
@@ -26,9 +28,11 @@ import math
 import multiprocessing
 import os
 import re
+import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -47,7 +51,7 @@ SEEDS_DIR = Path(str(resources.files("tracefix.corpus") / "seeds"))
 GENERATED_SOURCE = "tracefix-generator"
 GENERATED_LICENSE = "MIT"
 DEFAULT_TIMEOUT_S = 2.0
-"""``timeout_s`` written into every generated task (4x the screening budget)."""
+"""``timeout_s`` written into every generated task (16x the slowest run a kept mutant may have)."""
 DEFAULT_BUDGET_S = 0.25
 """Time limit of the screening run of every mutant (and of every seed's reference): references run
 in ~10 ms (the slowest seed in ~70 ms), so only runaway mutants (infinite loops) reach it."""
@@ -236,7 +240,7 @@ def _task_record(kept: _Kept, split: str, digest_ids: dict[str, str], timeout_s:
         width += 2
         task_id = f"gen/{seed.name}/{candidate.digest[:width]}"
     digest_ids[task_id] = candidate.digest
-    kept.signal = signal
+    kept.signal = signal  # kept for the in-memory report
     record: dict[str, Any] = {
         "id": task_id,
         "difficulty": difficulty_of(signal),
@@ -262,7 +266,17 @@ def generate(
     sandbox: "Optional[Sandbox]" = None,
     progress: Optional[ProgressCallback] = None,
 ) -> GenerationResult:
-    """Generate ``config.count`` verified tasks (fewer only if the candidates run out)."""
+    """Generate ``config.count`` verified tasks (fewer only if the candidates run out).
+
+    With ``jobs > 1`` mutants are made in 'spawn' worker processes, which import the main module:
+    call this under ``if __name__ == "__main__":`` in a script (the CLI does).  Without the guard the
+    workers stop at once and the candidates are made in this process instead (same result, slower).
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError(
+            "generate() was called while a worker process was importing the main module; "
+            'call it under `if __name__ == "__main__":`'
+        )
     started = time.perf_counter()
     if sandbox is None:
         from tracefix.sandbox import get_sandbox
@@ -312,13 +326,18 @@ def generate(
     next_index = 0
     _emit(progress, "accepted", 0, config.count)
     pool: Optional[ProcessPoolExecutor] = None
+    sources_file: Optional[str] = None
     if config.jobs > 1:
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as handle:
+            json.dump(maker.sources, handle)
+            sources_file = handle.name
         pool = ProcessPoolExecutor(
             max_workers=config.jobs,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=init_worker,
-            initargs=(config.seed, maker.sources, maker.operators, maker.weights),
+            initargs=(config.seed, sources_file, maker.operators, maker.weights),
         )
+
     def screen(candidate: Candidate) -> Screening:
         result = screen_mutant(candidate.code or "", usable[candidate.seed_index].task, budget_s=config.budget_s, sandbox=sandbox)
         _emit(progress, "candidates", 1)
@@ -339,7 +358,15 @@ def generate(
                     if all(per_seed[s.id] >= cap for s in usable):
                         break
                     continue
-                candidates = _make_candidates(maker, pool, indices, config.jobs)
+                try:
+                    candidates = _make_candidates(maker, pool, indices, config.jobs)
+                except (BrokenProcessPool, OSError):
+                    # e.g. a script without an ``if __name__ == "__main__":`` guard under 'spawn':
+                    # candidates are pure functions of their index, so making them here is equivalent
+                    assert pool is not None
+                    pool.shutdown(cancel_futures=True)
+                    pool = None
+                    candidates = _make_candidates(maker, None, indices, config.jobs)
                 # screen in ordered batches, deciding after each, so nothing is screened in vain
                 batch_size = max(32, 16 * config.jobs)
                 for offset in range(0, len(candidates), batch_size):
@@ -379,6 +406,8 @@ def generate(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+        if sources_file is not None:
+            os.unlink(sources_file)
 
     # 3. records, in a fixed order
     order = {name: i for i, name in enumerate(SPLITS)}
@@ -506,6 +535,7 @@ def write_tasks(records: Sequence[dict[str, Any]], out: str | Path, report: Opti
     written_report = None
     if report is not None:
         written_report = report_path(out)
-        report = {**report, "output": out.name, "output_bytes": len(data)}
+        # per-task details (which mutation where) stay in memory: the file is for counts and reasons
+        report = {**{k: v for k, v in report.items() if k != "tasks"}, "output": out.name, "output_bytes": len(data)}
         written_report.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     return out, written_report

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 # ------------------------------------------------------------------------------------------------
 # Sites, edits, errors
@@ -1388,10 +1388,3 @@ def normalised_ast_hash(source: str) -> str:
         if isinstance(node, (ast.Module, *_SCOPES)) and isinstance(body, list) and body and _is_docstring(body[0]):
             node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
     return hashlib.sha256(ast.dump(tree).encode("utf-8")).hexdigest()
-
-
-def describe(sites: Sequence[Site]) -> list[str]:
-    return [f"{s.op} {s.note}" for s in sites]
-
-
-MutationFilter = Callable[[Site], bool]

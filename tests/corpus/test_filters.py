@@ -99,3 +99,8 @@ def test_bad_seed_lines_are_reported_with_line_numbers(tmp_path):
     assert f"{path}:1: (seed): invalid JSON" in text
     assert f"{path}:2: reference_code" in text and f"{path}:2: tests" in text
     assert f"{path}:4: id: duplicate seed id 'seed/abs'" in text
+
+
+def test_runaway_recursion_is_dropped(sandbox):
+    recursive = "def magnitude(x):\n    if x < 0:\n        return magnitude(x)\n    return x\n"
+    assert screen_mutant(recursive, abs_task(), budget_s=1.0, sandbox=sandbox).reason == "recursion"

@@ -141,3 +141,48 @@ def test_corpus_with_a_seed_in_two_splits_is_refused(small_run, tmp_path):
     path.write_bytes(encode_tasks(records, compress=False))
     with pytest.raises(CorpusError, match="split:NAME"):
         corpus_splits(path)
+
+
+# -- `tracefix tasks verify --split all` ---------------------------------------------------------------
+
+
+@pytest.fixture()
+def small_registry(small_run, monkeypatch):
+    """The process-wide registry replaced by: curated + the small generated corpus's splits."""
+    import tracefix.tasks.registry as registry_module
+    from tracefix.tasks.registry import CURATED_FILE, CURATED_SPLIT, TaskRegistry
+    from tracefix.tasks.schema import load_task_file
+
+    registry = TaskRegistry()
+    registry.add_split(CURATED_SPLIT, load_task_file(CURATED_FILE)[0])
+    for name, tasks in group_by_split(small_run.tasks).items():
+        registry.add_split(name, tasks)
+    monkeypatch.setattr(registry_module, "_default", registry)
+    return registry
+
+
+def _row(output: str, name: str) -> list[str]:
+    line = next(line for line in output.splitlines() if line.strip("│┃ ").startswith(name + " "))
+    return [cell.strip() for cell in line.strip("│┃").split("│") if cell.strip()]
+
+
+def test_cli_verify_all_reports_counts_per_split_and_difficulty(small_registry):
+    result = runner.invoke(app, ["tasks", "verify", "--split", "all", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    total = sum(len(small_registry.tasks(n)) for n in small_registry.split_names())
+    assert f"{total} valid, 0 invalid" in result.output
+    for name in small_registry.split_names():
+        tasks = small_registry.tasks(name)
+        row = _row(result.output, name)
+        counts = [str(sum(t.difficulty == d for t in tasks)) for d in ("easy", "medium", "hard")]
+        assert row == [name, str(len(tasks)), "0", *counts]
+
+
+def test_cli_verify_all_fails_on_an_invalid_task(small_registry):
+    broken = small_registry.tasks("train")[0].model_copy(update={"id": "gen/broken/00000000"})
+    broken = broken.model_copy(update={"buggy_code": broken.reference_code + "\n# harmless\n"})
+    small_registry.add_split("broken", [broken])
+    result = runner.invoke(app, ["tasks", "verify", "--split", "all", "--workers", "2"])
+    assert result.exit_code == 1
+    assert "INVALID gen/broken/00000000" in result.output and "passes every visible test" in result.output
+    assert _row(result.output, "broken")[:3] == ["broken", "0", "1"]
