@@ -26,13 +26,10 @@ import threading
 import time
 from typing import Callable, Dict, List
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # let "import tracefix" work from a checkout
-
-from tracefix.sandbox import Program, RunStatus, Sandbox, SandboxConfig, StepSpec, TestSpec, capabilities  # noqa: E402
-from tracefix.sandbox import harness as harness_mod  # noqa: E402
-from tracefix.sandbox.bwrap import python_executable  # noqa: E402
-from tracefix.sandbox.protocol import FrameReader  # noqa: E402
+from tracefix.sandbox import Program, RunStatus, Sandbox, SandboxConfig, StepSpec, TestSpec, capabilities
+from tracefix.sandbox import harness as harness_mod
+from tracefix.sandbox.bwrap import python_executable
+from tracefix.sandbox.protocol import FrameReader
 
 CODE = '''def gcd(a, b):
     """Greatest common divisor."""

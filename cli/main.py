@@ -46,6 +46,15 @@ def serve(
     serve_main(argv)
 
 
+# -- doctor -----------------------------------------------------------------------------------------
+@app.command()
+def doctor() -> None:
+    """Show which sandbox tiers this host supports and which one runs untrusted code."""
+    from tracefix.sandbox.detect import describe
+
+    console.print(describe())
+
+
 # -- tasks ------------------------------------------------------------------------------------------
 def _registry(tasks_file: Optional[Path] = None):
     from tracefix.tasks.registry import default_registry
