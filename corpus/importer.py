@@ -11,12 +11,12 @@ already served name the split that has it.  A file with no problem can be served
 from __future__ import annotations
 
 import gzip
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
-from tracefix.tasks.schema import Task, TaskFileError, parse_task
+from tracefix.tasks.registry import split_name_for
+from tracefix.tasks.schema import Task, TaskFileError, parse_task_line, read_lines
 from tracefix.tasks.verify import TaskVerdict, verify_tasks
 
 if TYPE_CHECKING:
@@ -56,17 +56,6 @@ class ImportResult:
         return [m for p in sorted(self.problems, key=lambda p: p.line) for m in p.render(str(self.path))]
 
 
-def split_name_for(path: str | Path) -> str:
-    """The split a task file is served as (the registry's rule: the file name up to the first dot)."""
-    return Path(path).name.split(".")[0]
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        yield from enumerate(handle, start=1)
-
-
 def import_tasks(
     path: str | Path,
     *,
@@ -87,7 +76,7 @@ def import_tasks(
     parsed: list[tuple[int, Task, str]] = []
     first_line: dict[str, int] = {}
     try:
-        lines = list(_lines(path))
+        lines = list(enumerate(read_lines(path), start=1))
     except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
         result.problems.append(LineProblem(0, [f"(file): cannot read: {exc}"]))
         return result
@@ -96,11 +85,7 @@ def import_tasks(
             continue
         result.total_lines += 1
         try:
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise TaskFileError(str(path), number, [f"(task): invalid JSON ({exc.msg} at column {exc.colno})"]) from None
-            task = parse_task(data, path=str(path), line=number)
+            task = parse_task_line(raw, path=str(path), line=number)
         except TaskFileError as error:
             result.problems.append(LineProblem(number, list(error.problems)))
             continue

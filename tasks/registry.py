@@ -22,6 +22,11 @@ CORPUS_FILE = DATA_DIR / "corpus.jsonl.gz"
 """The generated corpus: one task per line, each with a ``split`` recorded in its tags (split:NAME)."""
 
 
+def split_name_for(path: str | Path) -> str:
+    """The split a task file is served as: its file name up to the first dot."""
+    return Path(path).name.split(".")[0]
+
+
 class UnknownTaskError(LookupError):
     """A task id, split, index or difficulty that the registry does not have."""
 
@@ -56,7 +61,7 @@ class TaskRegistry:
         """Load a task file as its own split (named after the file unless given) and return the name."""
         path = Path(path)
         tasks, _ = load_task_file(path)
-        name = split or path.name.split(".")[0]
+        name = split or split_name_for(path)
         self.add_split(name, tasks, replace=True)
         return name
 

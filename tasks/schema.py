@@ -189,7 +189,17 @@ def parse_task(data: Any, *, path: str = "<task>", line: int = 1) -> Task:
         raise TaskFileError(path, line, problems) from None
 
 
-def _open_text(path: Path) -> Iterator[str]:
+def parse_task_line(raw: str, *, path: str = "<task>", line: int = 1) -> Task:
+    """Parse one JSON Lines line as a task; bad JSON and bad fields both raise :class:`TaskFileError`."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise TaskFileError(path, line, [f"(task): invalid JSON ({exc.msg} at column {exc.colno})"]) from None
+    return parse_task(data, path=path, line=line)
+
+
+def read_lines(path: Path) -> Iterator[str]:
+    """The text lines of a ``.jsonl`` or ``.jsonl.gz`` file (UTF-8)."""
     if path.suffix == ".gz":
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             yield from handle
@@ -204,15 +214,11 @@ def load_task_file(path: str | Path, *, collect_errors: bool = False) -> tuple[l
     tasks: list[Task] = []
     errors: list[TaskFileError] = []
     ids: dict[str, int] = {}
-    for number, raw in enumerate(_open_text(path), start=1):
+    for number, raw in enumerate(read_lines(path), start=1):
         if not raw.strip():
             continue
         try:
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise TaskFileError(str(path), number, [f"(task): invalid JSON ({exc.msg} at column {exc.colno})"]) from None
-            task = parse_task(data, path=str(path), line=number)
+            task = parse_task_line(raw, path=str(path), line=number)
             if task.id in ids:
                 raise TaskFileError(str(path), number, [f"id: duplicate id {task.id!r} (first on line {ids[task.id]})"])
             ids[task.id] = number
