@@ -150,3 +150,25 @@ def test_random_editing_policy_cannot_score_without_improving(registry, seed):
         rewards.append(obs.reward)
     if not obs.score:
         assert sum(rewards) <= 0
+
+
+def test_rewards_stay_inside_the_range_declared_in_openenv_yaml(registry):
+    """Validators check step rewards against the manifest's declared range."""
+    import pathlib
+
+    import yaml
+
+    manifest = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "openenv.yaml").read_text())
+    low, high = manifest["validation"]["reward"]["range"]
+    rng = random.Random(7)
+    gym = TraceFixRLGym(registry=registry)
+    for seed in range(6):
+        obs = gym.reset(seed=seed)
+        while not obs.done:
+            if rng.random() < 0.5:
+                start = rng.randint(1, obs.total_lines)
+                action = CodeAction(action_type="REPLACE_LINES", start_line=start, end_line=start, new_code_block=f"x{seed} = 1")
+            else:
+                action = CodeAction(action_type=ActionType.RUN_TESTS)
+            obs = gym.step(action)
+            assert low <= obs.reward <= high
