@@ -44,6 +44,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional, Sequence, TextIO
 
+from tracefix.agents.episode import ClientSession
 from tracefix.agents.llm import (
     DEFAULT_API_BASE_URL,
     DEFAULT_MODEL_NAME,
@@ -257,17 +258,6 @@ def environment_url(env_url: Optional[str]) -> Iterator[str]:
         yield url
 
 
-class _Session:
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def reset(self, **kwargs: Any) -> CodeObservation:
-        return self.client.reset(**kwargs).observation
-
-    def step(self, action: CodeAction) -> CodeObservation:
-        return self.client.step(action).observation
-
-
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Run TraceFix episodes with an agent, printing the graders' [START]/[STEP]/[END] lines on stdout.",
@@ -386,7 +376,7 @@ def _one(args: argparse.Namespace, agent: Any, label: str, out: GraderLog, base_
         return EpisodeOutcome(task=task_id, error=describe_exception(exc), interrupted=True)
     try:
         return run_episode(
-            _Session(client), agent, task_id, label, out,
+            ClientSession(client), agent, task_id, label, out,
             seed=seed, max_steps=args.max_steps, on_agent_error=args.on_agent_error,
         )
     finally:

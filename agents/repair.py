@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
 from tracefix.core.context import join_lines, split_lines
+from tracefix.pysource import BIN_SYMBOLS, CMP_SYMBOLS, FUNCTION_NODES, SourceIndex, display_kind, is_docstring, splice
 
 SOLUTION_FILE = "solution.py"
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>[\w<>.]+))?')
@@ -89,7 +90,7 @@ class Failure:
 # ---------------------------------------------------------------------------------------------------
 # The program
 # ---------------------------------------------------------------------------------------------------
-_FUNCS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_FUNCS = FUNCTION_NODES
 
 
 @dataclass
@@ -168,16 +169,9 @@ _KIND_CALLS = {
 
 
 def expr_kind(node: Optional[ast.AST]) -> Optional[str]:
-    if isinstance(node, (ast.List, ast.ListComp)):
-        return "list"
-    if isinstance(node, (ast.Dict, ast.DictComp)):
-        return "dict"
-    if isinstance(node, (ast.Set, ast.SetComp)):
-        return "set"
-    if isinstance(node, ast.Tuple):
-        return "tuple"
-    if isinstance(node, (ast.JoinedStr,)):
-        return "str"
+    display = display_kind(node)
+    if display is not None:
+        return display
     if isinstance(node, ast.Constant):
         value = node.value
         if isinstance(value, bool):
@@ -200,20 +194,16 @@ def expr_kind(node: Optional[ast.AST]) -> Optional[str]:
 
 
 def _docstring_offset(body: list[ast.stmt]) -> int:
-    if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) and isinstance(body[0].value.value, str):
-        return 1
-    return 0
+    return 1 if body and is_docstring(body[0]) else 0
 
 
-class Program:
-    """A parsed program with offsets, parents, functions and a static call graph."""
+class Program(SourceIndex):
+    """A parsed program with offsets (:class:`~tracefix.pysource.SourceIndex`), parents, functions and a
+    static call graph."""
 
     def __init__(self, lines: Sequence[str]) -> None:
         self.lines = list(lines)
-        self.source = join_lines(self.lines)
-        self.starts = [0]
-        for line in self.lines:
-            self.starts.append(self.starts[-1] + len(line) + 1)
+        super().__init__(join_lines(self.lines))
         try:
             self.tree: Optional[ast.Module] = ast.parse(self.source)
         except (SyntaxError, ValueError, RecursionError):
@@ -235,37 +225,11 @@ class Program:
                 if isinstance(node, _FUNCS):
                     self.functions.append(self._analyse(node))
 
-    # -- positions ----------------------------------------------------------------------------------
-    def offset(self, line: int, col: int) -> int:
-        text = self.lines[line - 1] if 0 < line <= len(self.lines) else ""
-        if not text.isascii():
-            col = len(text.encode("utf-8")[:col].decode("utf-8", errors="ignore"))
-        return self.starts[line - 1] + col
-
-    def span(self, node: ast.AST) -> tuple[int, int]:
-        return self.offset(node.lineno, node.col_offset), self.offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
-
-    def text(self, node: ast.AST) -> str:
-        a, b = self.span(node)
-        return self.source[a:b]
-
-    def line_start(self, line: int) -> int:
-        return self.starts[line - 1]
-
-    def indent(self, line: int) -> str:
-        text = self.lines[line - 1]
-        return text[: len(text) - len(text.lstrip())]
-
+    # -- edits --------------------------------------------------------------------------------------
     def apply(self, edits: Iterable[tuple[int, int, str]]) -> Optional[list[str]]:
         """Apply non-overlapping ``(start, end, text)`` edits; ``None`` if they overlap."""
-        ordered = sorted(edits, key=lambda e: (e[0], e[1]))
-        for (a0, a1, _), (b0, _, _) in zip(ordered, ordered[1:]):
-            if b0 < a1:
-                return None
-        source = self.source
-        for start, end, text in reversed(ordered):
-            source = source[:start] + text + source[end:]
-        return split_lines(source)
+        source = splice(self.source, edits)
+        return None if source is None else split_lines(source)
 
     # -- analysis -----------------------------------------------------------------------------------
     def _analyse(self, func: ast.AST) -> FunctionInfo:
@@ -500,10 +464,6 @@ class Candidate:
     note: str
 
 
-_CMP_SYMBOL = {
-    ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!=",
-    ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not",
-}
 # replacement, prior: the boundary partner first
 _CMP_SWAPS: dict[type, list[tuple[str, float]]] = {
     ast.Lt: [("<=", 1.0), ("!=", 0.45), (">", 0.35), ("==", 0.2)],
@@ -516,10 +476,6 @@ _CMP_SWAPS: dict[type, list[tuple[str, float]]] = {
     ast.NotIn: [("in", 0.7)],
     ast.Is: [("is not", 0.7), ("==", 0.2)],
     ast.IsNot: [("is", 0.7), ("!=", 0.2)],
-}
-_BIN_SYMBOL = {
-    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
-    ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^", ast.MatMult: "@",
 }
 _BIN_SWAPS: dict[type, list[tuple[str, float]]] = {
     ast.Add: [("-", 0.65), ("*", 0.3)],
@@ -560,21 +516,6 @@ def _is_mutable_literal(node: Optional[ast.AST]) -> bool:
         isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("list", "dict", "set", "defaultdict", "deque")
         and not node.keywords and len(node.args) <= 1
     )
-
-
-def _gap(program: Program, left: ast.AST, right: ast.AST) -> Optional[tuple[int, int]]:
-    """Character range of the operator token between two operand nodes (parentheses skipped)."""
-    _, start = program.span(left)
-    end, _ = program.span(right)
-    gap = program.source[start:end]
-    if "#" in gap:
-        return None
-    strip = "() \t\r\n\\"
-    lead = len(gap) - len(gap.lstrip(strip))
-    trail = len(gap) - len(gap.rstrip(strip))
-    if lead + trail >= len(gap):
-        return None
-    return start + lead, end - trail
 
 
 def _wrap(text: str, node: ast.AST) -> str:
@@ -650,18 +591,18 @@ class _Builder:
     def compare(self, node: ast.Compare) -> None:
         operands = [node.left, *node.comparators]
         for i, op in enumerate(node.ops):
-            region = _gap(self.p, operands[i], operands[i + 1])
+            region = self.p.operator_gap(operands[i], operands[i + 1])
             if region is None:
                 continue
             for symbol, prior in _CMP_SWAPS.get(type(op), []):
                 self.add([(region[0], region[1], symbol)], "ROR", node.lineno, prior,
-                         f"`{_CMP_SYMBOL[type(op)]}` -> `{symbol}`")
+                         f"`{CMP_SYMBOLS[type(op)]}` -> `{symbol}`")
 
     def binop(self, node: ast.BinOp) -> None:
-        region = _gap(self.p, node.left, node.right)
+        region = self.p.operator_gap(node.left, node.right)
         if region is None:
             return
-        old = _BIN_SYMBOL.get(type(node.op), "?")
+        old = BIN_SYMBOLS.get(type(node.op), "?")
         stringy = any(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in (node.left, node.right)) or isinstance(node.left, ast.JoinedStr)
         if not stringy:
             for symbol, prior in _BIN_SWAPS.get(type(node.op), []):
@@ -674,15 +615,15 @@ class _Builder:
             self.replace(node, self.p.text(node.right), "OFFSET", 0.6, f"dropped `{node.left.value} +`")
 
     def augassign(self, node: ast.AugAssign) -> None:
-        region = _gap(self.p, node.target, node.value)
+        region = self.p.operator_gap(node.target, node.value)
         if region is None:
             return
-        old = _BIN_SYMBOL.get(type(node.op), "?")
+        old = BIN_SYMBOLS.get(type(node.op), "?")
         for symbol, prior in _BIN_SWAPS.get(type(node.op), []):
             self.add([(region[0], region[1], symbol + "=")], "AOR", node.lineno, prior * 0.9, f"`{old}=` -> `{symbol}=`")
 
     def boolop(self, node: ast.BoolOp) -> None:
-        regions = [_gap(self.p, a, b) for a, b in zip(node.values, node.values[1:])]
+        regions = [self.p.operator_gap(a, b) for a, b in zip(node.values, node.values[1:])]
         if any(r is None for r in regions):
             return
         new = "or" if isinstance(node.op, ast.And) else "and"
@@ -983,7 +924,7 @@ class _Builder:
                 if isinstance(stmt, ast.Assign) and isinstance(value, ast.BinOp):
                     left = value.left
                     if isinstance(left, ast.Attribute) and isinstance(left.value, ast.Name) and left.value.id == "self" and left.attr == target.id:
-                        symbol = _BIN_SYMBOL.get(type(value.op), "+")
+                        symbol = BIN_SYMBOLS.get(type(value.op), "+")
                         self.replace(stmt, f"self.{target.id} {symbol}= {self.p.text(value.right)}", "SELF", 0.6,
                                      f"`{target.id} = self.{target.id} {symbol} ...` -> `self.{target.id} {symbol}= ...`")
         # loop exits
@@ -1055,7 +996,7 @@ class _Builder:
                         self._swap(stmt, block[i + 1])
         # a state update that should have gone through a helper method: ``self._map[k] = v`` -> ``self._touch(v)``
         if info is not None and info.cls is not None and isinstance(stmt, (ast.Assign, ast.Expr)) and stmt.lineno == stmt.end_lineno:
-            region = self._own_lines(stmt)
+            region = self.p.line_span(stmt)
             local = [n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id in info.variables and n.id != "self"]
             helpers = [f for f in self.p.functions if f.cls == info.cls and f is not info and len(f.params) == 2
                        and f.name.startswith("_") and not f.name.startswith("__")]
@@ -1096,21 +1037,8 @@ class _Builder:
                     return True
         return False
 
-    def _own_lines(self, first: ast.stmt, last: Optional[ast.stmt] = None) -> Optional[tuple[int, int]]:
-        last = last or first
-        a, _ = self.p.span(first)
-        _, b = self.p.span(last)
-        start = self.p.line_start(first.lineno)
-        end = self.p.starts[last.end_lineno] if last.end_lineno < len(self.p.starts) else len(self.p.source)  # type: ignore[attr-defined]
-        if self.p.source[start:a].strip():
-            return None
-        tail = self.p.source[b:end].strip()
-        if tail and not tail.startswith("#"):
-            return None
-        return start, end
-
     def _delete(self, stmt: ast.stmt, prior: float, note: str) -> None:
-        region = self._own_lines(stmt)
+        region = self.p.line_span(stmt)
         if region is None:
             return
         parent = self.p.parent.get(id(stmt))
@@ -1119,7 +1047,7 @@ class _Builder:
         self.add([(region[0], region[1], text)], "DELETE", stmt.lineno, prior, note)
 
     def _swap(self, first: ast.stmt, second: ast.stmt) -> None:
-        a, b = self._own_lines(first), self._own_lines(second)
+        a, b = self.p.line_span(first), self.p.line_span(second)
         if a is None or b is None:
             return
         src = self.p.source
@@ -1146,7 +1074,7 @@ class _Builder:
             stmt = body[index]
             return self.p.line_start(stmt.lineno), self.p.indent(stmt.lineno)
         last = body[-1]
-        end = self.p.starts[last.end_lineno] if last.end_lineno < len(self.p.starts) else len(self.p.source)
+        end = self.p.line_end(last.end_lineno)
         return end, self.p.indent(last.lineno)
 
     def mutable_defaults(self) -> None:
@@ -1190,7 +1118,7 @@ class _Builder:
                 users = [f for f in self.p.functions if f.cls == cls.name and name in f.self_attrs]
                 if not users:
                     continue
-                region = self._own_lines(stmt)
+                region = self.p.line_span(stmt)
                 if region is None:
                     continue
                 floor = max(max(self.susp(f.start + 1) for f in users), 0.5)
