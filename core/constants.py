@@ -32,8 +32,8 @@ R_REPEAT_ACTION = -0.05
 """Anti-loop penalty: the same non-edit action type ANTI_LOOP_WINDOW times in a row, or an edit
 identical to the previous action."""
 R_INVALID_ACTION = -0.02
-"""An action the environment cannot carry out (for example after the episode ended is *not* this:
-that returns an error with reward 0 and changes nothing)."""
+"""An edit rejected because the program would exceed MAX_CODE_LINES or MAX_CODE_CHARS; the code is
+left unchanged.  (Actions after the episode ended are not penalised: they get an error, reward 0.)"""
 
 # R_SUBMIT_ALL_PASS / R_SUBMIT_FAIL of the earlier implementation are deliberately gone: the terminal
 # reward *is* the score (see ``core.scoring``), so a separate success bonus would only double-count.

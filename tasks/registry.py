@@ -37,6 +37,7 @@ class TaskRegistry:
     def __init__(self) -> None:
         self._splits: dict[str, list[Task]] = {}
         self._by_id: dict[str, Task] = {}
+        self._split_by_id: dict[str, str] = {}
         self._lock = threading.Lock()
 
     # -- building -----------------------------------------------------------------------------------
@@ -53,9 +54,11 @@ class TaskRegistry:
                     raise ValueError(f"task id {task.id!r} is already registered in another split")
             for task_id in old:
                 self._by_id.pop(task_id, None)
+                self._split_by_id.pop(task_id, None)
             self._splits[name] = tasks
             for task in tasks:
                 self._by_id[task.id] = task
+                self._split_by_id[task.id] = name
 
     def add_file(self, path: str | Path, split: Optional[str] = None) -> str:
         """Load a task file as its own split (named after the file unless given) and return the name."""
@@ -85,10 +88,10 @@ class TaskRegistry:
             raise UnknownTaskError(f"unknown task id {task_id!r}") from None
 
     def split_of(self, task_id: str) -> str:
-        for name, tasks in self._splits.items():
-            if any(t.id == task_id for t in tasks):
-                return name
-        raise UnknownTaskError(f"unknown task id {task_id!r}")
+        try:
+            return self._split_by_id[task_id]
+        except KeyError:
+            raise UnknownTaskError(f"unknown task id {task_id!r}") from None
 
     def at(self, split: str, index: int) -> Task:
         tasks = self.tasks(split)
