@@ -53,7 +53,9 @@ def test_random_is_reproducible(server_url):
 
 
 def test_search_never_touches_the_registry_the_reference_or_hidden_tests():
-    for name in ("search.py", "repair.py", "random_agent.py", "llm.py", "parsing.py", "prompting.py"):
+    repair_modules = sorted(str(path.relative_to(AGENTS_DIR)) for path in (AGENTS_DIR / "repair").glob("*.py"))
+    assert "repair/candidates.py" in repair_modules and "repair/__init__.py" in repair_modules, repair_modules
+    for name in ("search.py", *repair_modules, "random_agent.py", "llm.py", "parsing.py", "prompting.py"):
         tree = ast.parse((AGENTS_DIR / name).read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
