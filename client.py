@@ -13,11 +13,12 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, List, Optional
 
 from openenv.core import EnvClient
 from openenv.core.client_types import StepResult
 
+from tracefix.core.constants import ENV_NAME
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
 
 
@@ -38,3 +39,22 @@ class TraceFixEnv(EnvClient[CodeAction, CodeObservation, TraceFixState]):
 
     def _parse_state(self, payload: Dict[str, Any]) -> TraceFixState:
         return TraceFixState.model_validate(payload)
+
+
+def _task_api(base_url: str, method: str, route: str, payload: Optional[Dict[str, Any]] = None, timeout_s: float = 30.0) -> Any:
+    import httpx
+
+    response = httpx.request(method, f"{base_url.rstrip('/')}/{ENV_NAME}/{route}", json=payload, timeout=timeout_s)
+    if response.status_code >= 400:
+        raise ValueError(f"{route} {payload or ''}: HTTP {response.status_code}: {response.text.strip()[:200]}")
+    return response.json()
+
+
+def list_splits(base_url: str, timeout_s: float = 30.0) -> List[Dict[str, Any]]:
+    """The server's task splits (OpenEnv task API): ``[{"name", "type", "num_tasks"}, ...]``."""
+    return list(_task_api(base_url, "GET", "splits", timeout_s=timeout_s))
+
+
+def list_tasks(base_url: str, split: str, timeout_s: float = 30.0) -> List[Dict[str, Any]]:
+    """The public specs of a split's tasks (id, index, difficulty, title, tags); raises ValueError on 4xx."""
+    return list(_task_api(base_url, "POST", "tasks", {"split": split}, timeout_s=timeout_s).get("tasks", []))

@@ -207,18 +207,11 @@ def run_episode(
 # ---------------------------------------------------------------------------------------------------
 # Tasks, agents, sessions
 # ---------------------------------------------------------------------------------------------------
-def list_tasks(base_url: str, split: str, timeout_s: float = 30.0) -> list[dict[str, Any]]:
-    """The tasks of ``split`` from the server's Task API (id, difficulty, ...)."""
-    import httpx
-
-    response = httpx.post(f"{base_url.rstrip('/')}/{ENV_NAME}/tasks", json={"split": split}, timeout=timeout_s)
-    response.raise_for_status()
-    return list(response.json().get("tasks", []))
-
-
 def select_tasks(args: argparse.Namespace, base_url: str) -> list[str]:
     if args.task:
         return list(args.task)
+    from tracefix.client import list_tasks
+
     wanted = [d for d in DIFFICULTIES if getattr(args, d)]
     tasks = list_tasks(base_url, args.split)
     return [t["id"] for t in tasks if not wanted or t.get("difficulty") in wanted]

@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 import typer
 
-from tracefix.core.constants import DIFFICULTIES, ENV_NAME
+from tracefix.core.constants import DIFFICULTIES
 
 SUMMARY_COLUMNS = ("agent", "difficulty", "episodes", "success rate", "mean score", "mean return", "mean steps")
 
@@ -36,31 +36,16 @@ class Job:
     seed: int
 
 
-def split_names(base_url: str) -> list[str]:
-    import httpx
-
-    response = httpx.get(f"{base_url.rstrip('/')}/{ENV_NAME}/splits", timeout=30)
-    response.raise_for_status()
-    return [s["name"] for s in response.json()]
-
-
-def list_split(base_url: str, split: str) -> list[dict[str, Any]]:
-    import httpx
-
-    response = httpx.post(f"{base_url.rstrip('/')}/{ENV_NAME}/tasks", json={"split": split}, timeout=30)
-    if response.status_code >= 400:
-        raise ValueError(f"split {split!r}: {response.text.strip()[:200]}")
-    return list(response.json().get("tasks", []))
-
-
 def plan_jobs(
     base_url: str, agents: Sequence[str], split: str, episodes_per_task: int, seed: int,
     difficulty: Optional[str] = None, limit: Optional[int] = None,
 ) -> list[Job]:
-    splits = split_names(base_url) if split == "all" else [split]
+    from tracefix.client import list_splits, list_tasks
+
+    splits = [s["name"] for s in list_splits(base_url)] if split == "all" else [split]
     tasks: list[tuple[str, dict[str, Any]]] = []
     for name in splits:
-        tasks += [(name, t) for t in list_split(base_url, name)]
+        tasks += [(name, t) for t in list_tasks(base_url, name)]
     if difficulty:
         tasks = [(s, t) for s, t in tasks if t.get("difficulty") == difficulty]
     if limit is not None:

@@ -179,3 +179,13 @@ def test_openenv_validate_static_and_runtime(server_url):
     assert "PASS  static.manifest" in static.stdout
     runtime = subprocess.run([sys.executable, "-m", "openenv.cli", "validate", "--url", server_url, "--timeout", "30"], capture_output=True, text=True, timeout=300)
     assert runtime.returncode == 0, runtime.stdout + runtime.stderr
+
+
+def test_client_task_api_helpers(server_url):
+    from tracefix.client import list_splits, list_tasks
+
+    assert any(s["name"] == "curated" and s["num_tasks"] == 16 for s in list_splits(server_url))
+    tasks = list_tasks(server_url, "curated")
+    assert len(tasks) == 16 and {"id", "difficulty"} <= set(tasks[0])
+    with pytest.raises(ValueError, match="unknown split"):
+        list_tasks(server_url, "missing")
