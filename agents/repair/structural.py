@@ -11,6 +11,14 @@ from tracefix.agents.repair.program import _FUNCS, _docstring_offset
 _MUTABLE_LITERALS = (ast.List, ast.Dict, ast.Set)
 
 
+def _mutable_binding(stmt: ast.stmt) -> Optional[str]:
+    """The name in ``name = <mutable literal>`` (a candidate for shared state), else ``None``."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        if _is_mutable_literal(stmt.value):
+            return stmt.targets[0].id
+    return None
+
+
 def _is_mutable_literal(node: Optional[ast.AST]) -> bool:
     if isinstance(node, _MUTABLE_LITERALS):
         return True
@@ -67,11 +75,9 @@ class _StructuralEdits(_BuilderBase):
         for cls in self.p.classes.values():
             init = next((n for n in cls.body if isinstance(n, _FUNCS) and n.name == "__init__"), None)
             for stmt in cls.body:
-                if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+                name = _mutable_binding(stmt)
+                if name is None:
                     continue
-                if not _is_mutable_literal(stmt.value):
-                    continue
-                name = stmt.targets[0].id
                 users = [f for f in self.p.functions if f.cls == cls.name and name in f.self_attrs]
                 if not users:
                     continue
@@ -91,11 +97,9 @@ class _StructuralEdits(_BuilderBase):
         # module-level mutable values used as per-call state (a memo that outlives its call)
         top_functions = [n for n in tree.body if isinstance(n, _FUNCS)]
         for stmt in tree.body:
-            if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
+            name = _mutable_binding(stmt)
+            if name is None:
                 continue
-            if not _is_mutable_literal(stmt.value):
-                continue
-            name = stmt.targets[0].id
             for func in top_functions:
                 uses = [n for n in ast.walk(func) if isinstance(n, ast.Name) and n.id == name]
                 declared_global = any(isinstance(n, ast.Global) and name in n.names for n in ast.walk(func))
