@@ -10,9 +10,9 @@ rlimits + uid drop; for hosts without user namespaces), "none" (rlimits only; re
 explicitly allowed).  See ``detect_tier()`` / ``capabilities()``.
 """
 
-from .config import SandboxConfig
+from .config import SandboxConfig, SandboxConfigError
 from .detect import capabilities, describe, detect_tier
-from .sandbox import Sandbox, get_sandbox
+from .sandbox import Sandbox, TierChoice, get_sandbox, resolve_tier
 from .types import (
     CANDIDATE_FILENAME,
     Execution,
@@ -32,13 +32,16 @@ __all__ = [
     "RunStatus",
     "Sandbox",
     "SandboxConfig",
+    "SandboxConfigError",
     "StepOutcome",
     "StepSpec",
     "SyntaxErrorInfo",
     "TestOutcome",
     "TestSpec",
+    "TierChoice",
     "capabilities",
     "describe",
     "detect_tier",
     "get_sandbox",
+    "resolve_tier",
 ]

@@ -62,16 +62,22 @@ def bwrap_features() -> frozenset:
                      if f in text)
 
 
-def bwrap_command(uid: int, tmpfs_mb: int) -> List[str]:
-    """bwrap argv prefix: new user/pid/net/ipc/uts/mount(/cgroup) namespaces, read-only root with only
-    /usr, the lib dirs and the interpreter's prefix, an empty private /tmp, a fresh /proc, no /home,
-    no /etc (but ld.so.cache), no project directory; uid ``uid`` inside, all capabilities dropped,
-    killed with the parent, in its own session (no TIOCSTI on our terminal)."""
+def bwrap_command(uid: int, tmpfs_mb: int = 1, caps: bool = True) -> List[str]:
+    """bwrap argv prefix: new user/pid/net/ipc/uts/mount(/cgroup) namespaces, a read-only root with
+    only /usr, the lib dirs and the interpreter's prefix, an empty read-only /tmp, a fresh /proc, a
+    read-only /dev, no /home, no /etc (but ld.so.cache), no project directory; uid ``uid`` inside,
+    killed with the parent, in its own session (no TIOCSTI on our terminal).
+
+    Every capability is dropped except, with ``caps``, CAP_SYS_ADMIN *inside the new user
+    namespace*: the zygote uses it only to give each run child a mount namespace with a fresh tmpfs
+    on /tmp, and every run child drops it before any candidate code runs."""
     path = bwrap_path()
     assert path
     feats = bwrap_features()
     cmd = [path, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session", "--as-pid-1",
            "--uid", str(uid), "--gid", str(uid), "--hostname", "sandbox", "--cap-drop", "ALL"]
+    if caps:
+        cmd += ["--cap-add", "CAP_SYS_ADMIN"]
     if "--disable-userns" in feats:
         cmd.append("--disable-userns")
     for d in SYSTEM_DIRS:
@@ -89,7 +95,8 @@ def bwrap_command(uid: int, tmpfs_mb: int) -> List[str]:
     cmd += ["--tmpfs", "/tmp", "--chdir", "/tmp", "--clearenv"]
     for k, v in SANDBOX_ENV.items():
         cmd += ["--setenv", k, v]
-    cmd.append("--")
+    # Nothing bwrap created (its root, /dev, /tmp) stays writable: only a run's own tmpfs is.
+    cmd += ["--remount-ro", "/dev", "--remount-ro", "/tmp", "--remount-ro", "/", "--"]
     return cmd
 
 

@@ -20,7 +20,7 @@ def _probe_bwrap(uid: int = 65534) -> Tuple[bool, str]:
     path = bwrap.bwrap_path()
     if not path:
         return False, "bubblewrap (bwrap) not installed: apt-get install -y bubblewrap"
-    cmd = bwrap.bwrap_command(uid, 1) + [bwrap.python_executable(), "-I", "-S", "-c", "pass"]
+    cmd = bwrap.bwrap_command(uid) + [bwrap.python_executable(), "-I", "-S", "-c", "pass"]
     try:
         out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20,
                              env=dict(bwrap.SANDBOX_ENV))
@@ -28,7 +28,7 @@ def _probe_bwrap(uid: int = 65534) -> Tuple[bool, str]:
         return False, "bwrap failed to run: %s" % (e,)
     if out.returncode != 0:
         return False, "bwrap cannot create namespaces here: %s" % (out.stderr.strip()[-300:] or out.returncode)
-    return True, "bubblewrap at %s" % path
+    return True, "bubblewrap %s" % path
 
 
 @functools.lru_cache(maxsize=1)
@@ -45,12 +45,15 @@ def capabilities() -> Dict[str, Any]:
         red = (False, "not Linux")
     elif not sc_ok:
         red = (False, "seccomp unavailable: " + sc_detail)
-    elif abi <= 0 and not root:
-        red = (False, "neither Landlock nor root (to drop to an unprivileged uid) is available")
+    elif abi <= 0:
+        # Without namespaces, Landlock is what keeps a run out of the host's files (and out of the
+        # world-writable /tmp and /dev/shm through which runs could talk): no Landlock, no tier.
+        red = (False, "Landlock unavailable (kernel < 5.13 or not enabled): the reduced tier needs it")
     else:
-        red = (True, "seccomp + %s + rlimits%s" % ("Landlock ABI %d" % abi if abi else "no Landlock",
-                                                   " + uid drop" if root else ""))
-    tiers = {"full": (full_ok, full_detail), "reduced": red, "none": (True, "rlimits only")}
+        red = (True, "seccomp + Landlock ABI %d + rlimits + %s" % (
+            abi, "a uid of their own per zygote" if root else "the server's uid (not root)"))
+    tiers = {"full": (full_ok, full_detail), "reduced": red,
+             "none": (True, "rlimits only, no isolation (refused unless TRACEFIX_ALLOW_UNSANDBOXED=1)")}
     best = "full" if full_ok else ("reduced" if red[0] else "none")
     return {
         "platform": platform.platform(),
@@ -71,9 +74,13 @@ def detect_tier() -> str:
 
 
 def describe() -> str:
+    """What this host offers, tier by tier (``tracefix doctor`` adds the tier in force)."""
     c = capabilities()
-    lines = ["sandbox: best tier %r" % c["best"]]
+    lines = ["host capabilities (best tier %r):" % c["best"]]
     for k, v in c["tiers"].items():
-        lines.append("  %-8s %s  %s" % (k, "yes" if v["available"] else "no ", v["detail"]))
+        available = "yes" if v["available"] else "no "
+        if k == "none" and v["available"]:
+            available = "opt"  # possible, but refused unless TRACEFIX_ALLOW_UNSANDBOXED=1
+        lines.append("  %-8s %s  %s" % (k, available, v["detail"]))
     lines.append("  seccomp: %s; Landlock ABI: %s; root: %s" % (c["seccomp"], c["landlock_abi"], c["root"]))
     return "\n".join(lines)

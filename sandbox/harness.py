@@ -8,12 +8,14 @@ dict, ``os.write``) is the genuine article.
 Frames are ``4-byte big-endian length + JSON``; kinds (key ``t``):
 
 * ``syntax``  the candidate does not compile (``line``, ``offset``, ``msg``, ``text``); nothing ran.
-* ``step``    one step's outcome: ``ok`` plus ``v`` (encoded value, eval steps) or ``et``/``eb``/``em``/``tb``.
+* ``step``    one step's outcome, bound to it by ``k`` = ``[test index, step index]``: ``ok`` plus
+              ``v`` (encoded value, eval steps) or ``et``/``eb``/``em``/``tb``.
 * ``mem``     a ``MemoryError`` stopped the run.
-* ``end``     every test ran.
+* ``end``     every test ran; ``n`` is the number of step frames sent.
 
-Frames carry no test or step index: the parent assigns them by order, so code that writes extra
-frames to the fd can only produce results it could have computed itself.
+The parent accepts step frames only in order, one per step: an extra, missing, repeated or
+reordered frame fails the run from that step on (see ``protocol.assemble``), so a frame the
+candidate writes to the fd can never move a result onto another step.
 """
 
 from __future__ import annotations
@@ -49,11 +51,16 @@ EXIT_SYSEXIT = 87
 EXIT_INTERNAL = 88
 
 # Captured at import (in the zygote, before any candidate code): identity checks use these.
-_BUILTIN_EXCEPTIONS = {
-    obj: name
-    for name, obj in vars(builtins).items()
-    if isinstance(obj, type) and issubclass(obj, BaseException)
-}
+# Every name a built-in exception class is bound to, its own name first (OSError is also bound to
+# IOError and EnvironmentError: a step expecting any of the three accepts FileNotFoundError).
+_BUILTIN_EXCEPTIONS: dict = {}
+for _name, _obj in vars(builtins).items():
+    if isinstance(_obj, type) and issubclass(_obj, BaseException):
+        _BUILTIN_EXCEPTIONS.setdefault(_obj, []).append(_name)
+for _obj, _names in _BUILTIN_EXCEPTIONS.items():
+    _names.sort(key=lambda n, own=_obj.__name__: (n != own, n))
+    _BUILTIN_EXCEPTIONS[_obj] = tuple(_names)
+del _name, _obj, _names
 _BUILTINS_SNAPSHOT = dict(vars(builtins))
 _os_write = os.write
 _json_dumps = json.dumps
@@ -144,6 +151,7 @@ class _Channel:
         self.fd = fd
         self.max_bytes = max_bytes
         self.sent = 0
+        self.steps = 0
         self.total_budget = max_bytes * 4
 
     def send(self, obj) -> None:
@@ -156,6 +164,8 @@ class _Channel:
             data = _json_dumps(obj, separators=(",", ":"), allow_nan=False).encode("utf-8")
         buf = _pack(">I", len(data)) + data
         self.sent += len(buf)
+        if obj.get("t") == "step":
+            self.steps += 1
         view = memoryview(buf)
         while view:
             n = _os_write(self.fd, view)
@@ -177,9 +187,9 @@ def _safe_str(e: BaseException) -> str:
 def _bases(e: BaseException) -> list:
     out = []
     for cls in type.__dict__["__mro__"].__get__(type(e)):
-        name = _BUILTIN_EXCEPTIONS.get(cls) if type(cls) is type else None
-        if name is not None:
-            out.append(name)
+        names = _BUILTIN_EXCEPTIONS.get(cls) if type(cls) is type else None
+        if names is not None:
+            out.extend(names)
     return out
 
 
@@ -201,8 +211,8 @@ def _traceback(e: BaseException) -> str:
     return text
 
 
-def _error_frame(e: BaseException) -> dict:
-    return {"t": "step", "ok": False, "et": _type_name(type(e)), "eb": _bases(e),
+def _error_frame(e: BaseException, key: list) -> dict:
+    return {"t": "step", "k": key, "ok": False, "et": _type_name(type(e)), "eb": _bases(e),
             "em": _safe_str(e), "tb": _traceback(e)}
 
 
@@ -273,22 +283,22 @@ def run(request: dict, result_fd: int) -> int:
             setup_error = e
     stdout, stderr = sys.stdout, sys.stderr
     try:
-        for steps in request["tests"]:
+        for test_index, steps in enumerate(request["tests"]):
             if not steps:
                 continue
             try:
-                _run_test(chan, module_code, setup_code, setup_error, steps)
+                _run_test(chan, module_code, setup_code, setup_error, steps, test_index)
             finally:
                 _flush()
                 _restore_process_state(stdout, stderr)
     except _Exit as x:
         _flush()
         return x.code
-    chan.send({"t": "end"})
+    chan.send({"t": "end", "n": chan.steps})
     return EXIT_OK
 
 
-def _run_test(chan: _Channel, module_code, setup_code, setup_error, steps) -> None:
+def _run_test(chan: _Channel, module_code, setup_code, setup_error, steps, test_index: int) -> None:
     mod = types.ModuleType("solution")
     sys.modules["solution"] = mod
     try:
@@ -302,47 +312,48 @@ def _run_test(chan: _Channel, module_code, setup_code, setup_error, steps) -> No
         except SystemExit as e:
             raise _Exit(EXIT_SYSEXIT)
         except MemoryError as e:
-            _memory(chan, e)
+            _memory(chan, e, [test_index, 0])
         except BaseException as e:
-            # The module (or setup) failed: every step of this test reports that error, so the
-            # parent can keep assigning frames strictly by count (one frame per step).
-            frame = _error_frame(e)
-            for _ in steps:
-                chan.send(frame)
+            # The module (or setup) failed: every step of this test reports that error (one frame
+            # per step, each bound to its step).
+            for step_index in range(len(steps)):
+                chan.send(_error_frame(e, [test_index, step_index]))
             return
-        for kind, source in steps:
+        for step_index, (kind, source) in enumerate(steps):
+            key = [test_index, step_index]
             try:
                 if kind == "eval":
                     value = eval(compile(source, STEP_FILENAME, "eval", dont_inherit=True), ns)
-                    frame = {"t": "step", "ok": True, "v": encode(value, chan.max_bytes)}
+                    frame = {"t": "step", "k": key, "ok": True, "v": encode(value, chan.max_bytes)}
                     value = None
                 else:
                     exec(compile(source, STEP_FILENAME, "exec", dont_inherit=True), ns)
-                    frame = {"t": "step", "ok": True}
+                    frame = {"t": "step", "k": key, "ok": True}
             except SystemExit:
                 raise _Exit(EXIT_SYSEXIT)
             except MemoryError as e:
-                _memory(chan, e)
+                _memory(chan, e, key)
             except BaseException as e:
                 # Keep going: a step that raises may be one that *expects* an exception (TASK_FORMAT
                 # "raises"), and the sandbox must never learn which steps do. The grader, outside,
                 # stops at the first step that does not match its expectation.
                 _flush()
-                chan.send(_error_frame(e))
+                chan.send(_error_frame(e, key))
                 continue
             _flush()
             chan.send(frame)
     except _Exit:
         raise
     except MemoryError as e:  # raised while encoding / reporting
-        _memory(chan, e)
+        _memory(chan, e, None)
 
 
-def _memory(chan: _Channel, e: BaseException) -> None:
+def _memory(chan: _Channel, e: BaseException, key) -> None:
     """Report the step as MemoryError, then stop the run: the address-space limit was hit."""
     try:
-        chan.send({"t": "step", "ok": False, "et": "MemoryError", "eb": ["MemoryError", "Exception",
-                   "BaseException"], "em": _safe_str(e), "tb": None})
+        if key is not None:
+            chan.send({"t": "step", "k": key, "ok": False, "et": "MemoryError",
+                       "eb": ["MemoryError", "Exception", "BaseException"], "em": _safe_str(e), "tb": None})
         chan.send({"t": "mem"})
     except BaseException:
         pass

@@ -2,13 +2,16 @@
 
 Self-contained and stdlib-only: this source is sent into the zygote and executed there.
 
-The zygote restricts itself (and so every run it forks) to: read-only access beneath the Python
-installation and the system library directories, read-write access beneath its private temporary
-directory, read/write on ``/dev/null`` and read on the random devices.  Everything else on the
-filesystem (``/etc/passwd``, ``/proc``, the project tree, ``/home``) is refused with ``EACCES``.  On ABI
->= 4 TCP bind/connect are refused too; on ABI >= 6 the domain is *scoped*: abstract unix sockets and
-signals cannot reach processes outside it.  Each run child then stacks an empty scoped domain of its
-own (``restrict_run_scope``), so it cannot signal its zygote or a sibling run either.
+Each run child restricts itself, after its private tmpfs is mounted and before any candidate code,
+to: read-only access beneath the Python installation and the system library directories,
+read-write access beneath its own ``/tmp`` (when it has one), read/write on ``/dev/null`` and read
+on the random devices.  Everything else on the filesystem (``/etc/passwd``, ``/proc``, the project
+tree, ``/home``) is refused with ``EACCES``.  On ABI >= 4 TCP bind/connect are refused too; on ABI >= 6
+the domain is *scoped*: abstract unix sockets and signals cannot reach processes outside it, so a
+run cannot signal its zygote or another run (each run has a domain of its own).
+
+Why per run and not once in the zygote: a Landlock domain forbids mounting, and a rule on ``/tmp``
+would not cover a tmpfs mounted over it later (rules on covered mount points are ignored).
 
 Older kernels just get what their ABI supports (reported, not fatal): Landlock is one layer among
 seccomp, namespaces and rlimits.
@@ -146,9 +149,9 @@ def _add_path(ruleset_fd: int, path: str, access: int, handled: int) -> bool:
         os.close(fd)
 
 
-def restrict_zygote(read_only: Iterable[str], read_write: Iterable[str],
-                    files_rw: Iterable[str] = ("/dev/null",),
-                    files_ro: Iterable[str] = ("/dev/urandom", "/dev/random", "/dev/zero")) -> Dict[str, object]:
+def restrict(read_only: Iterable[str], read_write: Iterable[str],
+             files_rw: Iterable[str] = ("/dev/null",),
+             files_ro: Iterable[str] = ("/dev/urandom", "/dev/random", "/dev/zero")) -> Dict[str, object]:
     """Confine the calling process (and its future children).  Returns what was applied.
 
     The caller must already have set ``no_new_privs``.  When Landlock is missing this is a no-op
@@ -172,20 +175,3 @@ def restrict_zygote(read_only: Iterable[str], read_write: Iterable[str],
     finally:
         os.close(fd)
     return {"abi": abi, "read_only": ro, "read_write": rw, "net": bool(net), "scoped": bool(scoped)}
-
-
-def prepare_run_scope(abi: int) -> Optional[int]:
-    """Create (in the zygote, once) the ruleset fd that each run child stacks as its own domain.
-
-    It handles nothing on the filesystem (the zygote domain already confines that) and only scopes
-    signals and abstract unix sockets, so a run cannot signal its zygote or another run.
-    """
-    if abi < 6:
-        return None
-    # A ruleset must handle something: TCP bind (already refused by the zygote domain) is harmless.
-    return _create(abi, 0, NET_BIND_TCP, SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL)
-
-
-def restrict_run_scope(ruleset_fd: Optional[int]) -> None:
-    if ruleset_fd is not None:
-        _restrict(ruleset_fd)

@@ -1,9 +1,11 @@
 """Parent side of the wire: frame parsing, output tail, and turning what came back into an Execution.
 
-The child is untrusted, so everything here is defensive: frames are bounded, malformed input is a
-``protocol error`` (CRASHED), results are assigned to (test, step) by *order* (frames carry no index),
-extra frames are ignored, and a run counts as complete only when every requested step has a result
-and the harness said ``end`` and the child exited with status 0.
+The child is untrusted, so everything here is defensive: frames are bounded in size and number,
+malformed input is a ``protocol error`` (CRASHED), every step frame names the (test, step) it
+belongs to and is accepted only if it is exactly the next one expected, and a run counts as
+complete only when every requested step has a result, the harness said ``end`` and the child exited
+with status 0.  An extra, repeated, skipped or reordered frame fails the run from the earliest step
+it touches: a result can never be moved onto another step.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import json
 import os
 import signal
 import struct
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from tracefix.core.constants import MAX_OUTPUT_CHARS, TRUNCATION_MARKER
 
@@ -28,6 +30,7 @@ from .types import (
 EXIT_MEMORY = 86  # must match harness.EXIT_MEMORY
 EXIT_SYSEXIT = 87
 EXIT_INTERNAL = 88
+EXIT_CONFINE = 89  # must match zygote.EXIT_CONFINE: the run child could not confine itself
 
 _CONT_BYTES = bytes(range(0x80, 0xC0))
 
@@ -42,20 +45,32 @@ class ProtocolError(Exception):
 
 
 class FrameReader:
-    """Incremental reader of ``length + JSON`` frames with a total byte budget."""
+    """Incremental reader of ``length + JSON`` frames with a byte budget and a frame budget.
 
-    def __init__(self, max_frame: int, max_total: int) -> None:
+    ``max_frames`` is what an honest run sends (one frame per step, plus ``end`` or ``mem``); once a
+    run goes past it, or past ``max_total`` bytes, the reader stops (``over_limit``) and the caller
+    stops reading, so a flood costs the server a handful of parses, not one per frame sent.
+    """
+
+    def __init__(self, max_frame: int, max_total: int, max_frames: int = 1 << 30) -> None:
         self.buf = bytearray()
         self.frames: List[dict] = []
         self.max_frame = max_frame
         self.max_total = max_total
+        self.max_frames = max_frames
         self.total = 0
         self.over_limit = False
+        self.too_many_frames = False
         self.error: Optional[str] = None
+
+    @property
+    def stopped(self) -> bool:
+        """True once nothing more will be read (limit reached or a malformed frame)."""
+        return self.over_limit or self.error is not None
 
     def feed(self, data: bytes) -> None:
         if self.over_limit or self.error:
-            return  # keep draining the pipe, but stop storing
+            return
         self.total += len(data)
         if self.total > self.max_total:
             self.over_limit = True
@@ -80,6 +95,10 @@ class FrameReader:
             if not isinstance(obj, dict) or not isinstance(obj.get("t"), str):
                 self.error = "protocol error: malformed frame"
                 return
+            if len(self.frames) >= self.max_frames:
+                self.over_limit = self.too_many_frames = True
+                self.buf.clear()
+                return
             self.frames.append(obj)
 
     def finish(self) -> None:
@@ -88,17 +107,27 @@ class FrameReader:
 
 
 class OutputTail:
-    """Keeps the tail of the candidate's stdout+stderr without ever holding more than a few KiB."""
+    """Keeps the tail of the candidate's stdout+stderr without ever holding more than a few KiB.
 
-    def __init__(self, max_chars: int = MAX_OUTPUT_CHARS) -> None:
+    Past ``max_bytes`` in total the run has printed more than anyone will read: ``over_limit`` is
+    set and the caller stops reading (the run then dies of SIGPIPE on its next write).
+    """
+
+    def __init__(self, max_chars: int = MAX_OUTPUT_CHARS, max_bytes: int = 1 << 62) -> None:
         self.max_chars = max_chars
+        self.max_bytes = max_bytes
         self.keep_bytes = max_chars * 4 + 8
         self.tail = bytearray()
         self.total_bytes = 0
         self.total_chars = 0
+        self.over_limit = False
 
     def feed(self, data: bytes) -> None:
+        if self.over_limit:
+            return
         self.total_bytes += len(data)
+        if self.total_bytes > self.max_bytes:
+            self.over_limit = True
         # chars of UTF-8 = bytes that are not continuation bytes (exact for valid UTF-8)
         self.total_chars += len(data.translate(None, _CONT_BYTES))
         self.tail += data[-self.keep_bytes:]
@@ -143,6 +172,59 @@ def signal_name(sig: int) -> str:
         return "signal %d" % sig
 
 
+def _key(frame: dict) -> Optional[Tuple[int, int]]:
+    k = frame.get("k")
+    if isinstance(k, list) and len(k) == 2 and all(type(x) is int for x in k):
+        return (k[0], k[1])
+    return None
+
+
+def _bind_steps(program: Program, frames: List[dict]) -> Tuple[List[Tuple[Tuple[int, int], dict]], Optional[str], bool, bool]:
+    """Match step frames to the program's steps strictly in order.
+
+    Returns ``(accepted, protocol_error, ended, memory)`` where ``accepted`` lists ``(key, frame)``
+    for the steps that have a trustworthy result.  At the first frame that is not exactly the next
+    expected step (repeated, skipped, unknown, unindexed, or after ``end``), results are dropped from
+    the earliest step that frame touches, and nothing after it is accepted.
+    """
+    order = [(ti, si) for ti, t in enumerate(program.tests) for si in range(len(t.steps))]
+    position = {key: i for i, key in enumerate(order)}
+    accepted: List[Tuple[Tuple[int, int], dict]] = []
+    ended = memory = False
+    error: Optional[str] = None
+    for f in frames:
+        t = f.get("t")
+        if ended or memory:
+            error = "protocol error: frame after the end of the run"
+            break
+        if t == "step":
+            key = _key(f)
+            expected = len(accepted)
+            if key is None or key not in position:
+                error = "protocol error: a result for an unknown step"
+                break
+            if position[key] != expected:
+                del accepted[min(position[key], expected):]
+                error = "protocol error: results out of order (an extra, repeated or missing frame)"
+                break
+            accepted.append((key, f))
+        elif t == "end":
+            n = f.get("n")
+            if n != len(accepted):
+                error = "protocol error: the run ended with a result count that does not match"
+                break
+            ended = True
+        elif t == "mem":
+            memory = True
+        elif t == "syntax":
+            error = "protocol error: unexpected syntax frame"
+            break
+        else:
+            error = "protocol error: unknown frame"
+            break
+    return accepted, error, ended, memory
+
+
 def assemble(
     program: Program,
     reader: FrameReader,
@@ -158,12 +240,13 @@ def assemble(
     wall_s: float,
 ) -> Execution:
     """Decide status and detail from the frames and the child's fate."""
-    tests: List[TestOutcome] = []
+    tests: List[TestOutcome] = [TestOutcome(name=t.name) for t in program.tests]
     ex = Execution(status=RunStatus.OK, tests=tests, output=output.text(), wall_s=wall_s, tier=tier)
     frames = reader.frames
-    if frames and frames[0].get("t") == "syntax":
+    if frames and frames[0].get("t") == "syntax" and not reader.stopped:
         f = frames[0]
         line, off = f.get("line"), f.get("offset")
+        ex.tests = []
         ex.status = RunStatus.SYNTAX_ERROR
         ex.syntax_error = SyntaxErrorInfo(
             line=line if isinstance(line, int) else None,
@@ -174,54 +257,31 @@ def assemble(
         ex.detail = "syntax error at line %s: %s" % (ex.syntax_error.line, ex.syntax_error.message)
         return ex
 
-    # Assign step frames by order.
-    ti, si = 0, 0
-    ended = memory = False
-    protocol_error = reader.error
-
-    def skip_empty(ti: int) -> int:
-        while ti < len(program.tests) and not program.tests[ti].steps:
-            tests.append(TestOutcome(name=program.tests[ti].name))
-            ti += 1
-        return ti
-
-    ti = skip_empty(ti)
-    for f in frames:
-        t = f.get("t")
-        if t == "step":
-            if ti >= len(program.tests):
-                continue  # extra frames are ignored
-            test = program.tests[ti]
-            if si == 0:
-                tests.append(TestOutcome(name=test.name))
-            outcome = _step_from_frame(f, test.steps[si].kind)
-            tests[-1].steps.append(outcome)
-            si += 1
-            if si >= len(test.steps):  # one frame per step, failed or not (see harness._run_test)
-                ti, si = skip_empty(ti + 1), 0
-        elif t == "end":
-            ended = True
-            break
-        elif t == "mem":
-            memory = True
-            break
-        elif t == "syntax":
-            protocol_error = protocol_error or "protocol error: unexpected syntax frame"
-        else:
-            protocol_error = protocol_error or "protocol error: unknown frame"
-    complete = ti >= len(program.tests)
+    accepted, protocol_error, ended, memory = _bind_steps(program, frames)
+    protocol_error = reader.error or protocol_error
+    for (ti, si), f in accepted:
+        tests[ti].steps.append(_step_from_frame(f, program.tests[ti].steps[si].kind))
+    ex.tests = [outcome for outcome, spec in zip(tests, program.tests) if outcome.steps or not spec.steps]
+    complete = len(accepted) == sum(len(t.steps) for t in program.tests)
 
     status = done.get("status") if done else None
     status = status if isinstance(status, int) else None
     cpu = done.get("cpu", 0.0) if done else 0.0
     cpu = cpu if isinstance(cpu, (int, float)) else 0.0
 
-    if reader.over_limit:
+    if reader.too_many_frames:
+        ex.status, ex.detail = RunStatus.CRASHED, "protocol error: more result frames than steps"
+    elif reader.over_limit:
         ex.status, ex.detail = RunStatus.OUTPUT_LIMIT, "result channel limit exceeded"
+    elif output.over_limit:
+        ex.status, ex.detail = RunStatus.OUTPUT_LIMIT, "output limit (%d MB) exceeded" % (output.max_bytes >> 20)
     elif (done and done.get("timed_out")) or parent_timed_out:
-        ex.status, ex.detail = RunStatus.TIMEOUT, "timed out after %g s" % timeout_s
+        if parent_timed_out:
+            ex.status, ex.detail = RunStatus.SANDBOX_ERROR, "the sandbox did not answer in time"
+        else:
+            ex.status, ex.detail = RunStatus.TIMEOUT, "timed out after %g s" % timeout_s
     elif worker_died or status is None:
-        ex.status, ex.detail = RunStatus.CRASHED, "sandbox worker died during the run"
+        ex.status, ex.detail = RunStatus.SANDBOX_ERROR, "sandbox worker died during the run"
     elif protocol_error:
         ex.status, ex.detail = RunStatus.CRASHED, protocol_error
     elif os.WIFSIGNALED(status):
@@ -230,6 +290,8 @@ def assemble(
             ex.status, ex.detail = RunStatus.TIMEOUT, "CPU time limit (%g s) exceeded" % cpu_limit
         else:
             ex.status, ex.detail = RunStatus.CRASHED, "killed by %s" % signal_name(sig)
+    elif os.WEXITSTATUS(status) == EXIT_CONFINE:
+        ex.status, ex.detail = RunStatus.SANDBOX_ERROR, "the run could not be confined"
     elif memory or os.WEXITSTATUS(status) == EXIT_MEMORY:
         ex.status, ex.detail = RunStatus.MEMORY, "memory limit (%d MB) exceeded" % memory_mb
     elif os.WEXITSTATUS(status) != 0 or not ended or not complete:

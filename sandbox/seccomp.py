@@ -9,11 +9,16 @@ Two filters are stacked:
 
 * the **zygote filter** (``build_zygote_filter``), installed once in every zygote after Python has
   started and pre-imported its modules.  It applies to the zygote and all runs: no ``execve``, no
-  namespaces, no non-``AF_UNIX`` sockets, no ptrace/bpf/io_uring/keyrings/perf/kexec/modules/mounts,
-  no ``TIOCSTI``.
+  namespaces but a private mount namespace (for a run's fresh tmpfs), only the two mount calls
+  that sets up, no non-``AF_UNIX`` sockets, no ptrace/bpf/io_uring/keyrings/perf/kexec/modules, no
+  ``TIOCSTI``.
 * the **run filter** (``build_run_filter``), installed in each forked run child right before the
-  candidate code runs (it knows the child's own pid).  It forbids creating processes (threads are
-  fine), signalling any process but itself, and connecting/sending to addresses.
+  candidate code runs (it knows the child's own pid).  It forbids everything by which a run could
+  reach another process or outlive itself: creating processes (threads are fine), signalling any
+  process but itself (also through ``F_SETOWN``/``F_SETSIG``), changing another process's limits,
+  priority, affinity, scheduler or I/O priority (the zygote's, above all), SysV IPC, POSIX message
+  queues, ``memfd``, file locks and inotify (both are channels to concurrent runs), mounts and
+  namespaces, and connecting/sending to addresses.
 
 Denied calls return ``EPERM`` (``ENOSYS`` for ``clone3`` so glibc falls back to ``clone``, whose flags
 *can* be inspected); a foreign architecture or the x32 ABI kills the process.
@@ -64,6 +69,9 @@ CLONE_NS_FLAGS = (
     | 0x40000000  # NEWNET
 )
 X32_SYSCALL_BIT = 0x40000000
+CLONE_NEWNS = 0x00020000
+MS_PRIVATE_REC = 0x40000 | 0x4000
+MS_TMPFS = 0x2 | 0x4 | 0x8  # nosuid, nodev, noexec
 
 # Syscall numbers (from the kernel's unistd_64.h and asm-generic/unistd.h).  None: absent on that arch.
 _NR: Dict[str, Tuple[Optional[int], Optional[int]]] = {
@@ -137,13 +145,51 @@ _NR: Dict[str, Tuple[Optional[int], Optional[int]]] = {
     "clone3": (435, 435),
     "pidfd_getfd": (438, 438),
     "mount_setattr": (442, 442),
+    "fcntl": (72, 25),
+    "flock": (73, 32),
+    "setpgid": (109, 154),
+    "setpriority": (141, 140),
+    "sched_setparam": (142, 118),
+    "sched_setscheduler": (144, 119),
+    "sched_setaffinity": (203, 122),
+    "sched_setattr": (314, 274),
+    "ioprio_set": (251, 30),
+    "prlimit64": (302, 261),
+    "shmget": (29, 194),
+    "shmat": (30, 196),
+    "shmctl": (31, 195),
+    "shmdt": (67, 197),
+    "semget": (64, 190),
+    "semop": (65, 193),
+    "semctl": (66, 191),
+    "semtimedop": (220, 192),
+    "msgget": (68, 186),
+    "msgsnd": (69, 189),
+    "msgrcv": (70, 188),
+    "msgctl": (71, 187),
+    "mq_open": (240, 180),
+    "mq_unlink": (241, 181),
+    "mq_timedsend": (242, 182),
+    "mq_timedreceive": (243, 183),
+    "mq_notify": (244, 184),
+    "mq_getsetattr": (245, 185),
+    "memfd_create": (319, 279),
+    "memfd_secret": (447, 447),
+    "inotify_init": (253, None),
+    "inotify_init1": (294, 26),
+    "inotify_add_watch": (254, 27),
+    "fanotify_mark": (301, 263),
+    "migrate_pages": (256, 238),
+    "move_pages": (279, 239),
+    "process_madvise": (440, 440),
+    "process_mrelease": (448, 448),
 }
 
 #: Denied outright (EPERM) in every sandboxed process.
 ZYGOTE_DENY = (
     "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
-    "mount", "umount2", "pivot_root", "chroot", "open_tree", "move_mount", "fsopen", "fsconfig",
-    "fsmount", "fspick", "mount_setattr", "unshare", "setns", "bpf", "io_uring_setup",
+    "umount2", "pivot_root", "chroot", "open_tree", "move_mount", "fsopen", "fsconfig",
+    "fsmount", "fspick", "mount_setattr", "setns", "bpf", "io_uring_setup",
     "io_uring_enter", "io_uring_register", "keyctl", "add_key", "request_key", "perf_event_open",
     "kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module", "reboot",
     "swapon", "swapoff", "syslog", "acct", "quotactl", "nfsservctl", "lookup_dcookie", "uselib",
@@ -154,7 +200,24 @@ ZYGOTE_DENY = (
 RUN_DENY = (
     "fork", "vfork", "tkill", "pidfd_open", "pidfd_send_signal", "connect", "sendmsg", "sendmmsg",
     "bind",
+    # other processes' scheduling and I/O priority (setpriority(PRIO_USER) reaches every process of
+    # the uid), process groups, and pages of other processes
+    "setpriority", "sched_setparam", "sched_setscheduler", "sched_setaffinity", "sched_setattr",
+    "ioprio_set", "setpgid", "migrate_pages", "move_pages", "process_madvise", "process_mrelease",
+    # memory and objects that outlive the run or escape RLIMIT_AS
+    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop", "msgget",
+    "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+    "mq_notify", "mq_getsetattr", "memfd_create", "memfd_secret",
+    # channels to concurrent runs through shared read-only files
+    "flock", "inotify_init", "inotify_init1", "inotify_add_watch", "fanotify_mark",
+    # the mount namespace the run was given is final
+    "mount", "umount2", "unshare",
 )
+#: ``fcntl`` commands a run may use (duplicate, close-on-exec, status flags, pipe size); everything
+#: else (record locks, F_SETOWN/F_SETSIG signal routing, leases, notifications) is EPERM.
+RUN_FCNTL_ALLOWED = (0, 1, 2, 3, 4, 1030, 1032)
+FIOSETOWN = 0x8901
+SIOCSPGRP = 0x8902
 
 
 def machine() -> Optional[str]:
@@ -252,6 +315,10 @@ def build_zygote_filter(arch: str) -> List[Tuple[int, int, int, int]]:
     # clone3 passes its flags in memory, which seccomp cannot read: ENOSYS makes glibc use clone.
     a.deny("clone3", RET_ERRNO | errno.ENOSYS)
     a.arg_rule("clone", _ret_if_arg_set(0, CLONE_NS_FLAGS, _eperm()))
+    # A run child gets a mount namespace of its own and one tmpfs in it (see confine.private_tmp):
+    # that is the only namespace, and those the only two mount calls, the zygote's tree may make.
+    a.arg_rule("unshare", _ret_unless_arg_in(0, [CLONE_NEWNS], _eperm()))
+    a.arg_rule("mount", _ret_unless_arg_in(3, [MS_PRIVATE_REC, MS_TMPFS], _eperm()))
     a.arg_rule("socket", _ret_unless_arg_in(0, [AF_UNIX], _eperm()))
     a.arg_rule(
         "ioctl",
@@ -279,6 +346,10 @@ def build_run_filter(arch: str, own_pid: int) -> List[Tuple[int, int, int, int]]
     a.arg_rule("tgkill", _ret_unless_arg_in(0, [own_pid], _eperm()))
     a.arg_rule("rt_sigqueueinfo", _ret_unless_arg_in(0, [own_pid], _eperm()))
     a.arg_rule("rt_tgsigqueueinfo", _ret_unless_arg_in(0, [own_pid], _eperm()))
+    # limits: its own (pid 0 or itself) only; never the zygote's or another run's
+    a.arg_rule("prlimit64", _ret_unless_arg_in(0, [0, own_pid], _eperm()))
+    a.arg_rule("fcntl", _ret_unless_arg_in(1, list(RUN_FCNTL_ALLOWED), _eperm()))
+    a.arg_rule("ioctl", _ret_if_arg_eq(1, FIOSETOWN, _eperm()) + _ret_if_arg_eq(1, SIOCSPGRP, _eperm()))
     # sendto with a destination address (a connected socketpair passes NULL).
     a.arg_rule("sendto", [
         _ins(LD_W_ABS, 0, 0, _arg_lo(4)),

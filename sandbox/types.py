@@ -96,6 +96,11 @@ class RunStatus(str, Enum):
     """The child wrote more than the sandbox accepts on its result channel."""
     REFUSED = "refused"
     """The sandbox refused to run (no isolation available and unsandboxed runs not allowed)."""
+    BUSY = "busy"
+    """No worker became free within the configured wait; nothing ran (try again later)."""
+    SANDBOX_ERROR = "sandbox_error"
+    """The sandbox itself failed (a worker died or did not answer, a run could not be confined);
+    not the program's doing.  Steps without a result count as failed."""
 
 
 @dataclass
@@ -120,3 +125,9 @@ class Execution:
     wall_s: float = 0.0
     tier: str = ""
     """Isolation tier the run used ('full', 'reduced' or 'none')."""
+
+    @property
+    def definitive(self) -> bool:
+        """Whether the outcome is the program's own (anything but a refusal, a full pool or a
+        sandbox failure), so that it may be cached, e.g. as a task's baseline."""
+        return self.status not in (RunStatus.REFUSED, RunStatus.BUSY, RunStatus.SANDBOX_ERROR)

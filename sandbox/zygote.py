@@ -1,70 +1,90 @@
-"""The warm zygote: a Python process inside the sandbox that forks one fresh child per run.
+"""The warm zygote: a Python process inside the sandbox that forks one fresh, confined child per run.
 
 Self-contained and stdlib-only: the parent starts ``python -I -S -c BOOTSTRAP <fd>`` (inside bwrap for
-the "full" tier), then sends this module's source together with ``harness``, ``seccomp``, ``landlock``
-and ``limits`` over the control socket; the bootstrap executes them and calls :func:`main`.
+the "full" tier), then sends this module's source together with ``harness``, ``seccomp``, ``landlock``,
+``confine`` and ``limits`` over the control socket; the bootstrap executes them and calls :func:`main`.
 
 Why a zygote: an interpreter start costs ~9 ms and importing the usual modules more; a ``fork`` of a
 warm interpreter costs well under a millisecond.  Why one child per run: whatever the candidate does
-to interpreter state (monkeypatching, globals, threads) dies with the child.
+to interpreter state (monkeypatching, globals, threads, files) dies with the child.
+
+**The zygote never sees a request.**  A run child is forked *before* its request exists (the
+"spare"), from a zygote that has never held one: the parent hands the spare one end of a socket
+pair of its own making and later writes the request (code, test expressions) straight into it.
+Nothing of a run (its code, its tests, hidden ones included) is ever in the zygote's memory, so no
+later run, forked from it, can find it there.  The spare confines itself while it waits (private
+mount namespace and tmpfs, Landlock, uid, capabilities, rlimits, seccomp), so the request arrives
+in an already locked-down process.
 
 Control protocol (unix stream socket, frames = 4-byte big-endian length + JSON):
 
 * zygote -> parent ``{"t": "ready", ...}`` once set up (or ``{"t": "error", "msg": ...}``).
-* parent -> zygote ``{"op": "run", ...}`` with two fds attached (SCM_RIGHTS): the write ends of the
-  result pipe and of the output pipe.  The child streams result frames straight to the parent.
-* zygote -> parent ``{"t": "done", "status": <wait status>, "timed_out": bool, "cpu": s}`` after the
-  child and anything it left behind are dead and the private tmp is clean again.
+* parent -> zygote ``{"op": "spare"}`` with one fd attached (SCM_RIGHTS): the child end of the next
+  run's link.  The zygote forks the spare, which keeps it; the zygote closes its copy.
+* parent -> zygote ``{"op": "run", "timeout": s}`` with the *next* spare's link end attached: the
+  parent has written (or is writing) the request into the current spare's link.  The zygote times
+  the spare, kills it at the deadline, reaps everything it left, checks that nothing about the
+  zygote changed, and answers
+* zygote -> parent ``{"t": "done", "status": <wait status>, "timed_out": bool, "cpu": s,
+  "clean": bool, "why": str}``.  A zygote that is not clean exits: the parent starts a new one.
+  Otherwise it forks the next spare.
 """
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import json
 import os
 import select
-import shutil
 import signal
 import socket
-import stat
 import struct
 import sys
 import time
 from typing import Dict, List, Optional
 
 BOOTSTRAP = r"""
-import os, sys, json, types
-fd = int(sys.argv[1])
-def rd(n):
-    b = b''
-    while len(b) < n:
-        c = os.read(fd, n - len(b))
-        if not c:
-            os._exit(3)
-        b += c
-    return b
-blob = json.loads(rd(int.from_bytes(rd(4), 'big')))
-try:
-    for name, src in blob['modules']:
-        m = types.ModuleType(name)
-        sys.modules[name] = m
-        exec(compile(src, '<' + name + '>', 'exec'), m.__dict__)
-    sys.modules['_tracefix_zygote'].main(fd, blob['config'])
-except BaseException as e:
-    import traceback
-    msg = json.dumps({'t': 'error', 'msg': traceback.format_exc()[-3000:]}).encode()
+def _boot():
+    import os, sys, json, types
+    scope = globals()
+    for key in [k for k in scope if not k.startswith('__')]:
+        del scope[key]
+    fd = int(sys.argv[1])
+    def rd(n):
+        b = b''
+        while len(b) < n:
+            c = os.read(fd, n - len(b))
+            if not c:
+                os._exit(3)
+            b += c
+        return b
+    blob = json.loads(rd(int.from_bytes(rd(4), 'big')))
+    modules, config = blob.pop('modules'), blob.pop('config')
     try:
-        os.write(fd, len(msg).to_bytes(4, 'big') + msg)
-    except OSError:
-        pass
-    os._exit(4)
+        while modules:
+            name, src = modules.pop(0)
+            module = types.ModuleType(name)
+            sys.modules[name] = module
+            exec(compile(src, '<' + name + '>', 'exec'), module.__dict__)
+        del name, src, module
+        sys.modules['_tracefix_zygote'].main(fd, config)
+    except BaseException:
+        import traceback
+        msg = json.dumps({'t': 'error', 'msg': traceback.format_exc()[-3000:]}).encode()
+        try:
+            os.write(fd, len(msg).to_bytes(4, 'big') + msg)
+        except OSError:
+            pass
+        os._exit(4)
+_boot()
 """
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 RESULT_FD = 3
 MAX_CTRL_FRAME = 64 * 1024 * 1024
+EXIT_CONFINE = 89
+"""Exit code of a spare that could not confine itself (it never ran anything)."""
 
 WARMUP_REQUEST = {
     "code": "def f(a, b):\n    return [a + b, (a, b)]\n",
@@ -85,7 +105,7 @@ def _send(sock: socket.socket, obj: dict) -> None:
 
 
 class _Reader:
-    """Reads length-prefixed frames (and attached fds) from the control socket."""
+    """Reads length-prefixed frames (and attached fds) from a unix socket."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -97,10 +117,9 @@ class _Reader:
             if len(self.buf) >= 4:
                 n = struct.unpack(">I", self.buf[:4])[0]
                 if n > MAX_CTRL_FRAME:
-                    raise ValueError("control frame too large")
+                    raise ValueError("frame too large")
                 if len(self.buf) >= 4 + n:
                     data, self.buf = self.buf[4:4 + n], self.buf[4 + n:]
-                    self.last_raw = data
                     return json.loads(data), fds
             data, got, _flags, _addr = socket.recv_fds(self.sock, 1 << 16, 4)
             fds.extend(got)
@@ -110,6 +129,7 @@ class _Reader:
 
 
 def _libc():
+    import ctypes
     return ctypes.CDLL(None, use_errno=True)
 
 
@@ -126,12 +146,15 @@ class Zygote:
         self.limits = sys.modules["_tracefix_limits"]
         self.seccomp = sys.modules["_tracefix_seccomp"]
         self.landlock = sys.modules["_tracefix_landlock"]
+        self.confine = sys.modules["_tracefix_confine"]
         self.tier = cfg["tier"]
         self.pid_ns = bool(cfg.get("pid_namespace"))
-        self.tmp = cfg["tmp_dir"]
+        self.run_uid: Optional[int] = cfg.get("run_uid")
         self.keep_fds: List[int] = []
-        self.scope_fd: Optional[int] = None
         self.arch = None
+        self.spare: Optional[int] = None
+        self.tmp_mode = "none"
+        self.baseline: Dict[str, object] = {}
         self.report: Dict[str, object] = {"t": "ready", "tier": self.tier}
 
     # --- set-up ------------------------------------------------------------------------------------
@@ -149,11 +172,11 @@ class Zygote:
         except Exception:
             pass
         self.devnull = _high_fd(os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC))
-        os.chdir(self.tmp)
+        os.chdir("/tmp" if self.pid_ns else "/")
         os.environ.clear()
         os.environ.update(self.cfg.get("env", {}))
         _prctl(PR_SET_CHILD_SUBREAPER, 1)
-        # Directories the dropped uid cannot traverse (e.g. a pyenv under /root): keep an O_PATH fd
+        # Directories a dropped uid cannot traverse (e.g. a pyenv under /root): keep an O_PATH fd
         # opened while still root and import through /proc/self/fd/N (the magic link skips the
         # permission check on the inaccessible ancestors; Landlock still applies to the target).
         remap = {}
@@ -161,108 +184,86 @@ class Zygote:
             fd = _high_fd(os.open(d, os.O_PATH | os.O_DIRECTORY))
             self.keep_fds.append(fd)
             remap[d] = "/proc/self/fd/%d" % fd
+        if remap:
+            _remap_import_paths(remap)
+        # Nothing of this process can be read or traced through /proc by an unprivileged peer.
+        self.confine.set_dumpable(False)
         if self.cfg.get("seccomp") or self.cfg.get("landlock"):
             self.seccomp.set_no_new_privs()
-        if self.cfg.get("landlock"):
-            info = self.landlock.restrict_zygote(self.cfg["ro_paths"], [self.tmp])
-            self.report["landlock"] = info
-            abi = int(info.get("abi", 0))
-            if abi >= 6:
-                self.scope_fd = _high_fd(self.landlock.prepare_run_scope(abi))
-        else:
-            self.report["landlock"] = {"abi": 0}
-        drop = self.cfg.get("drop_uid")
-        if drop is not None and os.geteuid() == 0:
-            os.setgroups([])
-            os.setgid(drop)
-            os.setuid(drop)
-        if remap:
-            def fix(p: str) -> str:
-                for d, r in remap.items():
-                    if p == d or p.startswith(d + "/"):
-                        return r + p[len(d):]
-                return p
-            sys.path[:] = [fix(p) for p in sys.path]
-            for mod in list(sys.modules.values()):
-                paths = getattr(mod, "__path__", None)
-                if isinstance(paths, list):
-                    paths[:] = [fix(p) if isinstance(p, str) else p for p in paths]
-            sys.path_importer_cache.clear()
-        if self.cfg.get("parent_pid") and not self.pid_ns:
-            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-            if os.getppid() != self.cfg["parent_pid"]:
-                os._exit(5)
+        keep = self.cfg.get("zygote_caps")
+        if keep is not None and os.geteuid() == 0:
+            self.confine.keep_only_caps(keep)
+        if not self.pid_ns:
+            _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the control socket's EOF covers the race
         if self.cfg.get("seccomp"):
             self.arch = self.seccomp.machine()
             self.seccomp.install(self.seccomp.build_zygote_filter(self.arch))
             self.report["seccomp"] = self.arch
-        self.report.update(pid=os.getpid(), uid=os.getuid(), gid=os.getgid(),
-                           python=sys.version.split()[0])
+        self.tmp_mode = self._probe_tmp()
+        self.baseline = self.confine.process_state()
+        self.report.update(
+            uid=os.getuid(), run_uid=self._uid(), tmp=self.tmp_mode, python=sys.version.split()[0],
+            landlock={"abi": self.landlock.abi_version() if self.cfg.get("landlock") else 0},
+        )
         gc.collect()
         if hasattr(gc, "freeze"):
             gc.freeze()  # keeps the GC from touching (and so copying) the zygote's pages in children
 
+    def _uid(self) -> int:
+        return self.run_uid if self.run_uid is not None else os.getuid()
+
+    def _probe_tmp(self) -> str:
+        """Whether a run can have a private tmpfs here (mount namespaces and CAP_SYS_ADMIN)."""
+        tmp = self.cfg.get("tmp")
+        if not tmp:
+            return "none"
+        pid = os.fork()
+        if pid == 0:
+            try:
+                self.confine.private_tmp(tmp["path"], tmp["size"], tmp["inodes"], self._uid(), self._uid())
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        return "tmpfs" if status == 0 else "none"
+
     # --- serving -----------------------------------------------------------------------------------
     def serve(self) -> None:
-        self._prefork()
         _send(self.sock, self.report)
         while True:
             msg, fds = self.reader.frame()
             if msg is None:
                 os._exit(0)
-            if msg.get("op") == "run" and len(fds) == 2:
-                self.run(msg, fds[0], fds[1])
+            op = msg.get("op") if isinstance(msg, dict) else None
+            if op == "spare" and len(fds) == 1 and self.spare is None:
+                self._fork_spare(fds[0])
+            elif op == "run" and len(fds) <= 1 and self.spare is not None:
+                self._run(float(msg.get("timeout", 5.0)), fds[0] if fds else None)
             else:
                 for fd in fds:
                     os.close(fd)
                 _send(self.sock, {"t": "error", "msg": "bad request"})
 
-    def _prefork(self) -> None:
-        """Fork the *next* run's child now, off the critical path: it sets up its confinement and
-        then blocks until the request (and its two fds) arrive over a private socketpair."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    def _fork_spare(self, link_fd: int) -> None:
         pid = os.fork()
         if pid == 0:
-            ours.close()
-            self.child(theirs)
-        theirs.close()
-        self.spare = (pid, ours)
+            self.child(link_fd)
+        os.close(link_fd)
+        self.spare = pid
 
-    def run(self, req: dict, res_w: int, out_w: int) -> None:
-        timeout = float(req.get("timeout", 5.0))
-        payload = self.reader.last_raw
-        frame = struct.pack(">I", len(payload)) + payload
-        pid, link = self.spare
-        try:
-            socket.send_fds(link, [frame], [res_w, out_w])
-        except OSError:
-            # The spare died while idle (should not happen): reap it and start a fresh one.
-            self._reap(pid)
-            self._prefork()
-            pid, link = self.spare
-            socket.send_fds(link, [frame], [res_w, out_w])
+    def _run(self, timeout: float, next_link: Optional[int]) -> None:
+        pid, self.spare = self.spare, None
+        assert pid is not None
         t0 = time.monotonic()
-        os.close(res_w)
-        os.close(out_w)
-        link.close()
         timed_out, status, cpu = self._wait(pid, t0 + timeout)
-        _send(self.sock, {"t": "done", "status": status, "timed_out": timed_out, "cpu": cpu,
-                          "wall": time.monotonic() - t0})
-        # Clean up after answering: the parent still waits for EOF on the run's pipes, which any
-        # leftover process would hold open, and the next request waits for all of this.
         self._kill_leftovers(pid)
-        try:
-            self._clean_tmp()
-        except Exception:
-            pass
-        self._prefork()
-
-    def _reap(self, pid: int) -> None:
-        self._kill(pid)
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        changed = self.confine.state_changes(self.baseline)
+        _send(self.sock, {"t": "done", "status": status, "timed_out": timed_out, "cpu": cpu,
+                          "wall": time.monotonic() - t0, "clean": not changed, "why": ", ".join(changed)})
+        if changed:
+            os._exit(0)  # not shown clean: never reused (the parent starts a fresh zygote)
+        if next_link is not None:
+            self._fork_spare(next_link)
 
     def _wait(self, pid: int, deadline: float):
         """Wait for the run child until ``deadline``; kill it then.  Returns (timed_out, status, cpu)."""
@@ -302,7 +303,7 @@ class Zygote:
             pass
 
     def _kill_leftovers(self, pid: int) -> None:
-        """Nothing a run started may outlive it (daemons, double forks, setsid'd children)."""
+        """Nothing a run started may outlive it (runs cannot create processes; this is the backstop)."""
         if self.pid_ns:
             # We are pid 1 of our own pid namespace: everything else in it belongs to the run.
             try:
@@ -336,54 +337,19 @@ class Zygote:
         except OSError:
             return []
 
-    def _clean_tmp(self) -> None:
-        """The next run must not see this run's files (even ones it made unreadable)."""
-        try:
-            os.chmod(self.tmp, 0o700)
-            names = os.listdir(self.tmp)
-        except OSError:
-            return
-        for name in names:
-            path = os.path.join(self.tmp, name)
-            try:
-                if stat.S_ISDIR(os.lstat(path).st_mode):
-                    os.chmod(path, 0o700)  # top-down walk: each dir is opened after its chmod
-                    for root, dirs, _files in os.walk(path):
-                        for d in dirs:
-                            try:
-                                os.chmod(os.path.join(root, d), 0o700)
-                            except OSError:
-                                pass
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    os.unlink(path)
-            except Exception:
-                pass
-
     # --- the run child -----------------------------------------------------------------------------
-    def child(self, link: socket.socket) -> None:
-        """Body of a run child: confine, wait for the request, run the harness, exit."""
-        code = self.harness.EXIT_INTERNAL
+    def child(self, link_fd: int) -> None:
+        """Body of a run child: confine itself, wait for the request, run the harness, exit."""
+        code = EXIT_CONFINE
         try:
             if not self.pid_ns:
                 _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
             os.setpgid(0, 0)
             os.dup2(self.devnull, 0)
-            if self.scope_fd is not None:
-                self.landlock.restrict_run_scope(self.scope_fd)
-            # close everything we inherited (control socket, tmp fds...) but our link and the kept fds
-            link_fd = _high_fd(link.detach())
-            keep = sorted(self.keep_fds + [link_fd])
-            lo = 3
-            for fd in keep + [1 << 20]:
-                if fd >= lo:
-                    os.closerange(lo, min(fd, 65536))
-                    lo = fd + 1
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            self.limits.apply(self.cfg.get("limits", {}))
-            if self.arch is not None:
-                self.seccomp.install(self.seccomp.build_run_filter(self.arch, os.getpid()))
+            link_fd = _high_fd(link_fd)
+            _close_all_but(sorted(self.keep_fds + [link_fd]))
+            self._confine()
+            code = self.harness.EXIT_INTERNAL
             # Warm-up: run a tiny program now, while idle, so the copy-on-write page faults of the
             # harness' code paths are paid before the request arrives rather than during it.
             try:
@@ -392,6 +358,7 @@ class Zygote:
                 pass
             link = socket.socket(fileno=link_fd)
             req, fds = _Reader(link).frame()
+            link.close()  # one request per child: nothing more can arrive, nothing can be sent back
             if req is None or len(fds) != 2:
                 code = 0
                 return
@@ -399,7 +366,7 @@ class Zygote:
             os.dup2(out_w, 1)
             os.dup2(out_w, 2)
             os.dup2(res_w, RESULT_FD)
-            for fd in (res_w, out_w, link_fd):
+            for fd in (res_w, out_w):
                 if fd > RESULT_FD:
                     os.close(fd)
             self.limits.apply_cpu(req.get("limits", {}))
@@ -411,6 +378,50 @@ class Zygote:
                 pass
         finally:
             os._exit(code)
+
+    def _confine(self) -> None:
+        """Everything between fork and the request: after this the child can reach nothing but its
+        own fresh /tmp, its pipes and the read-only system and Python directories."""
+        tmp = self.cfg.get("tmp") or {}
+        writable: List[str] = []
+        if self.tmp_mode == "tmpfs":
+            self.confine.private_tmp(tmp["path"], tmp["size"], tmp["inodes"], self._uid(), self._uid())
+            writable.append(tmp["path"])
+        if self.cfg.get("landlock"):
+            self.landlock.restrict(self.cfg["ro_paths"], writable)
+        if self.run_uid is not None and os.geteuid() == 0:
+            self.confine.switch_uid(self.run_uid, self.run_uid)
+        if writable:
+            os.chdir(writable[0])  # as the run's uid: the tmpfs is its own, mode 0700
+        self.confine.drop_caps()
+        self.limits.apply(self.cfg.get("limits", {}))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the parent closing a pipe ends the run
+        if self.arch is not None:
+            self.seccomp.install(self.seccomp.build_run_filter(self.arch, os.getpid()))
+
+
+def _close_all_but(keep: List[int]) -> None:
+    lo = 3
+    for fd in keep + [1 << 20]:
+        if fd >= lo:
+            os.closerange(lo, min(fd, 65536))
+            lo = fd + 1
+
+
+def _remap_import_paths(remap: Dict[str, str]) -> None:
+    def fix(p: str) -> str:
+        for d, r in remap.items():
+            if p == d or p.startswith(d + "/"):
+                return r + p[len(d):]
+        return p
+    sys.path[:] = [fix(p) for p in sys.path]
+    for mod in list(sys.modules.values()):
+        paths = getattr(mod, "__path__", None)
+        if isinstance(paths, list):
+            paths[:] = [fix(p) if isinstance(p, str) else p for p in paths]
+    sys.path_importer_cache.clear()
 
 
 def _high_fd(fd: int) -> int:
