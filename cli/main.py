@@ -124,6 +124,8 @@ def tasks_verify(
     split: str = typer.Option("curated", help="Split to verify ('all' for every split)."),
     tasks_file: Optional[Path] = typer.Option(None, "--file", help="Verify the tasks of this JSONL file instead."),
     workers: int = typer.Option(4, help="Parallel verifications."),
+    baselines_out: Optional[Path] = typer.Option(
+        None, "--baselines-out", help="Also write each valid task's baseline (tests the buggy code passes) to this JSON file."),
 ) -> None:
     """Check every task against the validity rules of TASK_FORMAT.md in the real sandbox."""
     from collections import Counter
@@ -167,6 +169,11 @@ def tasks_verify(
     by_difficulty = Counter(v.difficulty for v in verdicts if v.valid)
     counts = ", ".join(f"{d} {by_difficulty.get(d, 0)}" for d in ("easy", "medium", "hard"))
     console.print(f"{len(verdicts) - len(invalid)} valid, {len(invalid)} invalid ({label}: {counts})")
+    if baselines_out is not None:
+        from tracefix.tasks.baseline import dump
+
+        dump({v.task_id: v.baseline_entry() for v in verdicts if v.valid}, baselines_out)
+        console.print(f"baselines of {len(verdicts) - len(invalid)} tasks written to {baselines_out}")
     if invalid:
         raise typer.Exit(1)
 

@@ -7,6 +7,9 @@ The OpenEnv server, and any other adapter, is a thin layer over :class:`TraceFix
 Invariants the tests hold this class to:
 
 * a failed action (bad lines, nothing to undo, episode over) never changes the program;
+* ``step`` never raises: a step the sandbox could not serve (busy) is refused and not counted; an
+  internal error is reported in the observation, and during a submission (the automatic one at
+  the step limit included) it ends the episode with score 0, so a SUBMIT is never retried for free;
 * any sequence of k edits followed by k UNDO_EDITs restores the program exactly;
 * the return of an episode is ``score + penalties`` (see :mod:`tracefix.core.scoring`), so it is
   never positive unless the submitted program passes more tests than the original.
@@ -17,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import threading
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -31,7 +33,8 @@ from tracefix.core.curriculum import difficulty_for_step, sample_task
 from tracefix.core.prompts import SYSTEM_PROMPT
 from tracefix.core.scoring import evaluate_submission
 from tracefix.models import ActionType, CodeAction, CodeObservation, TestResult, TraceFixState
-from tracefix.tasks.grading import RunReport
+from tracefix.tasks.baseline import BaselineUnavailable, Baselines, default_baselines
+from tracefix.tasks.grading import Evaluation, RunReport, SandboxBusy
 from tracefix.tasks.registry import CURATED_SPLIT, TaskRegistry, UnknownTaskError, default_registry
 from tracefix.tasks.schema import Task
 
@@ -40,13 +43,26 @@ logger = logging.getLogger("tracefix.core")
 
 
 class TestRunner(Protocol):
-    """Runs code against a task's tests; the only way the environment executes anything."""
+    """Runs code against a task's tests; the only way the environment executes anything.
+
+    Each method may raise :class:`~tracefix.tasks.grading.SandboxBusy` when nothing could run.
+    """
 
     __test__ = False
 
-    def run(self, code: str, task: Task, *, include_hidden: bool) -> RunReport: ...
+    def run(self, code: str, task: Task) -> RunReport:
+        """The visible tests (RUN_TESTS)."""
+        ...
+
+    def evaluate(self, code: str, task: Task) -> Evaluation:
+        """Every test, the hidden ones in a run of their own (SUBMIT)."""
+        ...
 
     def syntax_error(self, code: str) -> Optional[str]: ...
+
+
+_NOT_SERVED = (SandboxBusy, BaselineUnavailable)
+"""Failures in which nothing of the candidate ran: the step is refused and not counted."""
 
 
 class ResetError(ValueError):
@@ -101,12 +117,15 @@ class _Checkpoint:
     best_visible_passed: int
     tested_versions: frozenset[str]
     compiles: bool
+    recent_actions: tuple[ActionType, ...]
+    last_action: Optional[CodeAction]
 
     @classmethod
     def of(cls, episode: "_Episode") -> "_Checkpoint":
         return cls(
             tuple(episode.lines), tuple(episode.history), episode.anchor, episode.steps, episode.step_cost,
             episode.shaping_advances, episode.best_visible_passed, frozenset(episode.tested_versions), episode.compiles,
+            tuple(episode.recent_actions), episode.last_action,
         )
 
     def restore(self, episode: "_Episode") -> None:
@@ -119,6 +138,9 @@ class _Checkpoint:
         episode.best_visible_passed = self.best_visible_passed
         episode.tested_versions = set(self.tested_versions)
         episode.compiles = self.compiles
+        episode.recent_actions.clear()
+        episode.recent_actions.extend(self.recent_actions)
+        episode.last_action = self.last_action
         episode.done = False
         episode.score = episode.success = None
 
@@ -146,20 +168,19 @@ def _nonblank(lines: list[str]) -> int:
 class TraceFixRLGym:
     """Gym-style environment: ``reset(...) -> CodeObservation``, ``step(action) -> CodeObservation``."""
 
-    _baseline_cache: dict[tuple[str, str], int] = {}
-    _baseline_lock = threading.Lock()
-
     def __init__(
         self,
         registry: Optional[TaskRegistry] = None,
         runner: Optional[TestRunner] = None,
         max_steps: int = C.MAX_STEPS,
         default_split: str = CURATED_SPLIT,
+        baselines: Optional[Baselines] = None,
     ) -> None:
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1")
         self._registry = registry
         self._runner = runner
+        self._baselines = baselines
         self.max_steps = self._configured_max_steps = max_steps
         self.default_split = default_split
         self._episode: Optional[_Episode] = None
@@ -170,6 +191,12 @@ class TraceFixRLGym:
         if self._registry is None:
             self._registry = default_registry()
         return self._registry
+
+    @property
+    def baselines(self) -> Baselines:
+        if self._baselines is None:
+            self._baselines = default_baselines()
+        return self._baselines
 
     @property
     def runner(self) -> TestRunner:
@@ -277,20 +304,46 @@ class TraceFixRLGym:
             ActionType.RESET_TO_ORIGINAL: self._reset_to_original,
             ActionType.SUBMIT: self._submit,
         }[action.action_type]
+        label = action.short()
         try:
             handler(episode, action, outcome)
-        except Exception as exc:  # a bug or an infrastructure failure, never the agent's doing
-            logger.exception("internal error while handling %s", action.short())
+        except _NOT_SERVED as exc:
             checkpoint.restore(episode)
-            return self._rejected(f"internal error, the step was not counted: {type(exc).__name__}: {exc}", action.short())
+            return self._rejected(f"{exc}; the step was not counted, send it again", label)
+        except Exception as exc:  # a bug or an infrastructure failure, never the agent's doing
+            if action.action_type is not ActionType.SUBMIT:
+                logger.exception("internal error while handling %s", label)
+                checkpoint.restore(episode)
+                return self._rejected(f"internal error, the step was not counted: {type(exc).__name__}: {exc}", label)
+            self._submission_failed(episode, outcome, exc)
         episode.recent_actions.append(action.action_type)
         episode.last_action = action
 
         if not episode.done and episode.steps >= self.max_steps:
-            self._submit(episode, action, outcome, reason="step limit reached: the code was evaluated as if submitted")
+            try:
+                self._submit(episode, action, outcome, reason="step limit reached: the code was evaluated as if submitted")
+            except _NOT_SERVED as exc:
+                checkpoint.restore(episode)
+                return self._rejected(f"{exc}; the step was not counted, send it again", label)
+            except Exception as exc:
+                self._submission_failed(episode, outcome, exc)
         outcome.reward = round(outcome.reward, 6)
         episode.total_reward = round(episode.total_reward + outcome.reward, 6)
-        return self._observe(outcome, action_label=action.short())
+        return self._observe(outcome, action_label=label)
+
+    def _submission_failed(self, episode: _Episode, outcome: _Outcome, exc: Exception) -> None:
+        """An internal error while evaluating a submission ends the episode with score 0: a SUBMIT
+        that could be retried after an error would let a policy probe the hidden tests for free."""
+        logger.error("internal error while evaluating a submission of %s", episode.task.id, exc_info=exc)
+        episode.done = True
+        episode.score = 0.0
+        episode.success = False
+        outcome.reward += -episode.shaping_advances
+        outcome.report = None
+        outcome.final = None
+        outcome.error = f"internal error while evaluating the submission ({type(exc).__name__}: {exc}); the episode ended with score 0"
+        outcome.message = "The submission could not be evaluated."
+        outcome.view = render(episode.lines)
 
     def _loop_penalty(self, episode: _Episode, action: CodeAction) -> float:
         """Anti-loop: an edit identical to the previous action, or the same non-edit action type
@@ -308,7 +361,7 @@ class TraceFixRLGym:
         outcome.message = f"Showing all {len(episode.lines)} lines."
 
     def _run_tests(self, episode: _Episode, action: CodeAction, outcome: _Outcome) -> None:
-        report = self.runner.run(episode.code, episode.task, include_hidden=False)
+        report = self.runner.run(episode.code, episode.task)
         outcome.report = report
         version = _version(episode.lines)
         if version not in episode.tested_versions:
@@ -401,24 +454,14 @@ class TraceFixRLGym:
         self._restore(episode, _Snapshot(episode.original_lines, None))
         outcome.message = "Restored the original program (UNDO_EDIT brings your version back)."
 
-    def _original_passed(self, task: Task) -> int:
-        key = (task.id, hashlib.blake2b(task.buggy_code.encode(), digest_size=16).hexdigest())
-        with self._baseline_lock:
-            if key in self._baseline_cache:
-                return self._baseline_cache[key]
-        report = self.runner.run(task.buggy_code, task, include_hidden=True)
-        passed = 0 if report.had_syntax_error else report.passed
-        with self._baseline_lock:
-            self._baseline_cache[key] = passed
-        return passed
-
     def _submit(self, episode: _Episode, action: CodeAction, outcome: _Outcome, reason: str = "") -> None:
-        report = self.runner.run(episode.code, episode.task, include_hidden=True)
+        original_passed = self.baselines.get(episode.task)  # before running anything: may refuse the step
+        evaluation = self.runner.evaluate(episode.code, episode.task)
         final = evaluate_submission(
-            passed=report.passed,
-            total=report.total,
-            syntax_error=report.had_syntax_error,
-            original_passed=self._original_passed(episode.task),
+            passed=evaluation.passed,
+            total=evaluation.total,
+            syntax_error=evaluation.had_syntax_error,
+            original_passed=original_passed,
             accumulated_step_cost=episode.step_cost,
             shaping_advances=episode.shaping_advances,
         )
@@ -426,18 +469,17 @@ class TraceFixRLGym:
         episode.done = True
         episode.score = final.score
         episode.success = final.success
-        visible = [v for v in report.verdicts if v.visible]
-        outcome.report = RunReport(
-            verdicts=visible, status=report.status, detail=report.detail, output="",
-            syntax_error=report.syntax_error,
-        )
-        outcome.final = {"hidden_passed": report.hidden_passed, "hidden_total": report.hidden_total}
+        # Shown: the visible run only.  Of the hidden run (its own process) nothing but counts.
+        outcome.report = evaluation.visible
+        hidden_passed, hidden_total = evaluation.hidden.passed, len(episode.task.hidden_tests)
+        outcome.final = {"hidden_passed": hidden_passed, "hidden_total": hidden_total}
+        visible = evaluation.visible
         summary = (
-            f"{report.passed}/{report.total} tests pass ({report.visible_passed}/{report.visible_total} visible, "
-            f"{report.hidden_passed}/{report.hidden_total} hidden). Score {final.score:.2f}."
+            f"{evaluation.passed}/{evaluation.total} tests pass ({visible.visible_passed}/{visible.visible_total} visible, "
+            f"{hidden_passed}/{hidden_total} hidden). Score {final.score:.2f}."
         )
-        if report.had_syntax_error:
-            summary = f"The submitted code does not compile ({report.syntax_error}). Score 0.00."
+        if evaluation.had_syntax_error:
+            summary = f"The submitted code does not compile ({evaluation.syntax_error}). Score 0.00."
         elif not final.improved:
             summary += " The program passes no more tests than the original, so the score is 0."
         outcome.message = (reason + ". " if reason else "Submitted. ") + summary

@@ -12,6 +12,9 @@ import math
 from typing import Any
 
 _FLOATS = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+MAX_DEPTH = 100
+"""Nesting beyond this is refused when decoding and never equal when comparing (the sandbox encodes
+at most 50 levels; only a forged or hostile value is deeper)."""
 
 
 class ValueDecodeError(ValueError):
@@ -24,15 +27,21 @@ def decode_value(encoded: Any, *, _path: str = "$") -> Any:
     Raises :class:`ValueDecodeError` naming the path of the offending part (``$[2].$tuple[0]``).
     ``{"$unsupported": ...}`` is *not* decodable: callers that read sandbox output check for it first.
     """
+    return _decode(encoded, _path, 0)
+
+
+def _decode(encoded: Any, _path: str, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueDecodeError(f"{_path}: nested deeper than {MAX_DEPTH} levels")
     if encoded is None or type(encoded) in (bool, int, float, str):
         return encoded
     if type(encoded) is list:
-        return [decode_value(item, _path=f"{_path}[{i}]") for i, item in enumerate(encoded)]
+        return [_decode(item, f"{_path}[{i}]", depth + 1) for i, item in enumerate(encoded)]
     if type(encoded) is not dict:
         raise ValueDecodeError(f"{_path}: unsupported JSON value of type {type(encoded).__name__}")
     tags = [key for key in encoded if isinstance(key, str) and key.startswith("$")]
     if not tags:
-        return {key: decode_value(value, _path=f"{_path}.{key}") for key, value in encoded.items()}
+        return {key: _decode(value, f"{_path}.{key}", depth + 1) for key, value in encoded.items()}
     if len(encoded) != 1:
         raise ValueDecodeError(f"{_path}: a tagged value must have exactly one key, got {sorted(encoded)}")
     tag = tags[0]
@@ -41,7 +50,7 @@ def decode_value(encoded: Any, *, _path: str = "$") -> Any:
     if tag in ("$tuple", "$set", "$frozenset", "$dict"):
         if type(body) is not list:
             raise ValueDecodeError(f"{where}: expected a list")
-        items = [decode_value(item, _path=f"{where}[{i}]") for i, item in enumerate(body)]
+        items = [_decode(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(body)]
         if tag == "$tuple":
             return tuple(items)
         if tag == "$dict":
@@ -51,7 +60,7 @@ def decode_value(encoded: Any, *, _path: str = "$") -> Any:
         except TypeError as exc:
             raise ValueDecodeError(f"{where}: unhashable member ({exc})") from None
     if tag == "$float":
-        if body not in _FLOATS:
+        if type(body) is not str or body not in _FLOATS:
             raise ValueDecodeError(f"{where}: expected 'inf', '-inf' or 'nan', got {body!r}")
         return _FLOATS[body]
     if tag == "$bytes":
@@ -97,25 +106,50 @@ def values_equal(got: Any, expected: Any, approx: float | None = None) -> bool:
 
     The tolerance applies to floats at any depth inside lists, tuples and dict values.  NaN equals
     NaN here only when ``approx`` is given (``math.isclose`` says no, so it is handled explicitly).
+
+    Never raises: ``got`` comes from candidate code, and a value that cannot be compared (too deep,
+    an int too large for a float, anything that makes a comparison raise) is simply not equal.
+    That is decided for every value alike, so whether a comparison "fails" tells nothing about the
+    expected value.
     """
+    try:
+        return _equal(got, expected, approx, 0)
+    except Exception:
+        return False
+
+
+def _equal(got: Any, expected: Any, approx: float | None, depth: int) -> bool:
+    if depth > MAX_DEPTH:
+        return False
     if approx is None:
         return bool(got == expected)
     if isinstance(expected, float) or (isinstance(got, float) and isinstance(expected, int)):
         if isinstance(got, bool) or not isinstance(got, (int, float)):
             return False
-        if math.isnan(expected) or math.isnan(got):
-            return math.isnan(expected) and math.isnan(got)
-        return math.isclose(got, expected, rel_tol=approx, abs_tol=0.0) or got == expected
+        got_f, expected_f = _as_float(got), _as_float(expected)
+        if got_f is None or expected_f is None:
+            return type(got) is int and type(expected) is int and got == expected
+        if math.isnan(expected_f) or math.isnan(got_f):
+            return math.isnan(expected_f) and math.isnan(got_f)
+        return math.isclose(got_f, expected_f, rel_tol=approx, abs_tol=0.0) or got_f == expected_f
     if isinstance(expected, (list, tuple)):
         return (
             type(got) is type(expected)
             and len(got) == len(expected)
-            and all(values_equal(g, e, approx) for g, e in zip(got, expected))
+            and all(_equal(g, e, approx, depth + 1) for g, e in zip(got, expected))
         )
     if isinstance(expected, dict):
         return (
             type(got) is dict
             and got.keys() == expected.keys()
-            and all(values_equal(got[k], expected[k], approx) for k in expected)
+            and all(_equal(got[k], expected[k], approx, depth + 1) for k in expected)
         )
     return bool(got == expected)
+
+
+def _as_float(value: int | float) -> float | None:
+    """``float(value)``, or None for an int beyond the float range."""
+    try:
+        return float(value)
+    except OverflowError:
+        return None

@@ -1,15 +1,26 @@
 """Running a program against a task's tests, and deciding outside the sandbox what passed.
 
-:func:`run_tests` is the one interface the environment, the verifier and the agents use.  It builds
-the :class:`~tracefix.sandbox.types.Program` (expressions only: expectations stay here), hands it to
-the sandbox, and grades the :class:`~tracefix.sandbox.types.Execution` that comes back with
-:func:`grade`, on plain built-in values compared with ``==``.
+:func:`run_tests` (visible tests, or any chosen set) and :func:`evaluate` (a whole submission) are
+the interfaces the environment, the verifier and the agents use.  They build the
+:class:`~tracefix.sandbox.types.Program` (expressions only: expectations stay here), hand it to the
+sandbox, and grade the :class:`~tracefix.sandbox.types.Execution` that comes back with :func:`grade`,
+on plain built-in values compared with ``==``.
+
+Two rules hold here whatever a candidate returns:
+
+* **Grading never raises.**  Any exception while checking a step (a value too large or too deep
+  to compare, an undecodable value) fails that step with a message; messages are bounded.
+* **Hidden tests run in a child of their own.**  :func:`evaluate` runs the visible tests and the
+  hidden tests in two separate sandbox runs, so code running alongside hidden tests never shares a
+  process with anything whose output, messages or errors are shown; of the hidden run only pass
+  counts may be shown.
 """
 
 from __future__ import annotations
 
+import reprlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from tracefix.core.constants import DEFAULT_TIMEOUT_S, MAX_MESSAGE_CHARS
 from tracefix.sandbox.types import Execution, Program, RunStatus, StepOutcome, StepSpec, TestSpec
@@ -44,6 +55,8 @@ class RunReport:
     """A message like ``line 3: invalid syntax`` when the code does not compile."""
     wall_s: float = 0.0
     tier: str = ""
+    definitive: bool = True
+    """False when the sandbox, not the program, decided the outcome (busy, failed, refused)."""
 
     @property
     def had_syntax_error(self) -> bool:
@@ -111,6 +124,20 @@ def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 160
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxset = _REPR.maxfrozenset = _REPR.maxdict = 12
+_REPR.maxlevel = 4
+
+
+def _show(value: Any) -> str:
+    """A bounded repr: never expensive, never raising, whatever the candidate returned."""
+    try:
+        return _REPR.repr(value)
+    except Exception:
+        return "<%s>" % type(value).__name__
+
+
 def _describe_error(outcome: StepOutcome) -> str:
     head = f"{outcome.error_type}: {outcome.error_message}" if outcome.error_message else str(outcome.error_type)
     if outcome.traceback:
@@ -119,7 +146,15 @@ def _describe_error(outcome: StepOutcome) -> str:
 
 
 def _check_step(step: ExecStep | EvalStep, outcome: Optional[StepOutcome], missing_reason: str) -> Optional[str]:
-    """Return ``None`` when the step passed, else a message explaining the failure."""
+    """Return ``None`` when the step passed, else a message explaining the failure.  Never raises."""
+    try:
+        return _check_step_unguarded(step, outcome, missing_reason)
+    except Exception as exc:  # whatever the candidate sent, it is a failure with a reason, not a crash
+        source = step.exec if isinstance(step, ExecStep) else step.eval
+        return f"`{source}`: the result could not be checked ({type(exc).__name__})"
+
+
+def _check_step_unguarded(step: ExecStep | EvalStep, outcome: Optional[StepOutcome], missing_reason: str) -> Optional[str]:
     if outcome is None:
         return missing_reason
     if isinstance(step, ExecStep):
@@ -146,7 +181,7 @@ def _check_step(step: ExecStep | EvalStep, outcome: Optional[StepOutcome], missi
     if values_equal(got, expected, step.approx):
         return None
     tolerance = f" (relative tolerance {step.approx})" if step.approx else ""
-    return f"`{step.eval}`: expected {expected!r}{tolerance}, got {got!r}"
+    return f"`{step.eval}`: expected {_show(expected)}{tolerance}, got {_show(got)}"
 
 
 def describe_syntax_error(execution: Execution) -> str:
@@ -171,12 +206,13 @@ def grade(task: Task, tests: list[TaskTest], execution: Execution) -> RunReport:
         output=execution.output,
         wall_s=execution.wall_s,
         tier=execution.tier,
+        definitive=execution.definitive,
     )
     if execution.status is RunStatus.SYNTAX_ERROR:
         report.syntax_error = describe_syntax_error(execution)
         report.verdicts = [TestVerdict(t.name, t.visible, False, report.syntax_error) for t in tests]
         return report
-    outcomes = {o.name: o for o in execution.tests}
+    outcomes = {o.name: o for o in execution.tests if isinstance(o.name, str)}
     missing = _missing_reason(execution)
     for test in tests:
         outcome = outcomes.get(test.name)
@@ -190,6 +226,18 @@ def grade(task: Task, tests: list[TaskTest], execution: Execution) -> RunReport:
     return report
 
 
+class SandboxBusy(RuntimeError):
+    """The sandbox had no free worker within its wait limit: nothing ran, try again later."""
+
+
+def _execute(code: str, task: Task, tests: list[TaskTest], sandbox: "Optional[Sandbox]") -> RunReport:
+    if sandbox is None:
+        from tracefix.sandbox import get_sandbox
+
+        sandbox = get_sandbox()
+    return grade(task, tests, sandbox.execute(build_program(code, task, tests)))
+
+
 def run_tests(
     code: str,
     task: Task,
@@ -197,18 +245,85 @@ def run_tests(
     include_hidden: bool = False,
     sandbox: "Optional[Sandbox]" = None,
 ) -> RunReport:
-    """Run ``code`` against the task's visible tests (and hidden ones when asked) and grade it."""
-    if sandbox is None:
-        from tracefix.sandbox import get_sandbox
+    """Run ``code`` against the task's visible tests (and hidden ones when asked) and grade it.
 
-        sandbox = get_sandbox()
-    tests = task.tests if include_hidden else task.visible_tests
-    execution = sandbox.execute(build_program(code, task, tests))
-    return grade(task, tests, execution)
+    With ``include_hidden`` the result is :meth:`Evaluation.combined` (two runs, trusted callers
+    only: the verifier and the corpus generator, whose messages go to task authors).
+    """
+    if include_hidden:
+        return evaluate(code, task, sandbox=sandbox).combined()
+    return _execute(code, task, task.visible_tests, sandbox)
+
+
+@dataclass
+class Evaluation:
+    """A program run against all of a task's tests: the visible and the hidden ones in two runs.
+
+    ``hidden`` is for trusted callers: its messages, output and detail come from a process that saw
+    the hidden test expressions and must never reach an agent (use the counts).
+    """
+
+    visible: RunReport
+    hidden: RunReport
+
+    @property
+    def syntax_error(self) -> Optional[str]:
+        return self.visible.syntax_error or self.hidden.syntax_error
+
+    @property
+    def had_syntax_error(self) -> bool:
+        return self.syntax_error is not None
+
+    @property
+    def passed(self) -> int:
+        return self.visible.passed + self.hidden.passed
+
+    @property
+    def total(self) -> int:
+        return self.visible.total + self.hidden.total
+
+    @property
+    def definitive(self) -> bool:
+        return self.visible.definitive and self.hidden.definitive
+
+    @property
+    def busy(self) -> bool:
+        return RunStatus.BUSY in (self.visible.status, self.hidden.status)
+
+    def combined(self) -> RunReport:
+        """One report over every test (trusted callers only), in the task's test order."""
+        by_name = {v.name: v for v in self.visible.verdicts + self.hidden.verdicts}
+        first_bad = next((r for r in (self.visible, self.hidden) if r.status is not RunStatus.OK), self.visible)
+        return RunReport(
+            verdicts=list(by_name.values()),
+            status=first_bad.status,
+            detail=first_bad.detail,
+            output=self.visible.output,
+            syntax_error=self.syntax_error,
+            wall_s=self.visible.wall_s + self.hidden.wall_s,
+            tier=self.visible.tier,
+            definitive=self.definitive,
+        )
+
+
+def evaluate(code: str, task: Task, *, sandbox: "Optional[Sandbox]" = None) -> Evaluation:
+    """Run ``code`` against every test of the task, visible and hidden tests in separate runs."""
+    visible = _execute(code, task, task.visible_tests, sandbox)
+    if not task.hidden_tests or visible.status is RunStatus.BUSY:
+        hidden = RunReport(status=visible.status, detail=visible.detail, syntax_error=visible.syntax_error,
+                           definitive=visible.definitive)
+        if task.hidden_tests:
+            hidden.verdicts = [TestVerdict(t.name, False, False, visible.detail) for t in task.hidden_tests]
+        return Evaluation(visible, hidden)
+    return Evaluation(visible, _execute(code, task, task.hidden_tests, sandbox))
 
 
 class SandboxRunner:
-    """The environment's default test runner: the shared sandbox, used for runs and syntax checks."""
+    """The environment's default test runner: the shared sandbox, used for runs and syntax checks.
+
+    Raises :class:`SandboxBusy` when the sandbox had no worker for a run (nothing ran), so the
+    environment can refuse the step instead of charging for it.
+    """
 
     def __init__(self, sandbox: "Optional[Sandbox]" = None) -> None:
         self._sandbox = sandbox
@@ -221,12 +336,26 @@ class SandboxRunner:
             self._sandbox = get_sandbox()
         return self._sandbox
 
-    def run(self, code: str, task: Task, *, include_hidden: bool) -> RunReport:
-        return run_tests(code, task, include_hidden=include_hidden, sandbox=self.sandbox)
+    def run(self, code: str, task: Task) -> RunReport:
+        """The visible tests (RUN_TESTS)."""
+        report = run_tests(code, task, sandbox=self.sandbox)
+        if report.status is RunStatus.BUSY:
+            raise SandboxBusy(report.detail)
+        return report
+
+    def evaluate(self, code: str, task: Task) -> Evaluation:
+        """Every test, hidden ones in a run of their own (SUBMIT, baselines)."""
+        evaluation = evaluate(code, task, sandbox=self.sandbox)
+        if evaluation.busy:
+            raise SandboxBusy(evaluation.visible.detail if evaluation.visible.status is RunStatus.BUSY
+                              else evaluation.hidden.detail)
+        return evaluation
 
     def syntax_error(self, code: str) -> Optional[str]:
         """Compile ``code`` inside the sandbox (never in this process) and describe any SyntaxError."""
         execution = self.sandbox.execute(Program(code=code, tests=()))
+        if execution.status is RunStatus.BUSY:
+            raise SandboxBusy(execution.detail)
         if execution.status is not RunStatus.SYNTAX_ERROR:
             return None
         return describe_syntax_error(execution)

@@ -5,6 +5,10 @@
 3. the buggy code is not the reference (whitespace-normalised) and compiles unless tagged as a
    syntax-error bug;
 4. ids are unique and every field has its type (the schema enforces types when a file is read).
+
+Verification also measures the task's **baseline** (how many tests the buggy code passes, evaluated
+exactly like a submission, in the verifier's own sandbox): ``tracefix tasks verify
+--baselines-out FILE`` stores it, and the built-in tasks ship theirs (see ``tasks/baseline.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
-from tracefix.tasks.grading import run_tests
+from tracefix.tasks.baseline import fingerprint
+from tracefix.tasks.grading import evaluate, run_tests
 from tracefix.tasks.schema import Task, normalise_source
 
 if TYPE_CHECKING:
@@ -30,10 +35,16 @@ class TaskVerdict:
     problems: list[str] = field(default_factory=list)
     buggy_visible_failures: int = 0
     buggy_hidden_failures: int = 0
+    baseline_passed: int = 0
+    """Tests the buggy code passes (0 when it does not compile): the bar a submission must clear."""
+    fingerprint: str = ""
 
     @property
     def valid(self) -> bool:
         return not self.problems
+
+    def baseline_entry(self) -> dict[str, object]:
+        return {"fingerprint": self.fingerprint, "passed": self.baseline_passed}
 
 
 def verify_task(task: Task, sandbox: "Optional[Sandbox]" = None) -> TaskVerdict:
@@ -48,7 +59,12 @@ def verify_task(task: Task, sandbox: "Optional[Sandbox]" = None) -> TaskVerdict:
         for failure in (v for v in reference.verdicts if not v.passed):
             kind = "visible" if failure.visible else "hidden"
             verdict.problems.append(f"reference fails {kind} test {failure.name!r}: {failure.message}")
-    buggy = run_tests(task.buggy_code, task, include_hidden=True, sandbox=sandbox)
+    buggy_evaluation = evaluate(task.buggy_code, task, sandbox=sandbox)
+    buggy = buggy_evaluation.combined()
+    if not buggy_evaluation.definitive:
+        verdict.problems.append(f"the sandbox could not run the buggy code ({buggy.detail}); verify again")
+    verdict.fingerprint = fingerprint(task)
+    verdict.baseline_passed = 0 if buggy.had_syntax_error else buggy.passed
     if buggy.had_syntax_error and not task.expects_syntax_error:
         verdict.problems.append(
             f"buggy_code does not compile ({buggy.syntax_error}); tag the task 'syntax-error' if that is the bug"

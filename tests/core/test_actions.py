@@ -200,9 +200,12 @@ def test_curriculum_by_training_step(registry):
 
 
 class _ExplodingRunner:
-    """A runner whose infrastructure fails, to check that a failed step leaves no trace."""
+    """A runner whose infrastructure fails, to check what a failed step leaves behind."""
 
-    def run(self, code, task, *, include_hidden):
+    def run(self, code, task):
+        raise OSError("sandbox unavailable")
+
+    def evaluate(self, code, task):
         raise OSError("sandbox unavailable")
 
     def syntax_error(self, code):
@@ -213,8 +216,27 @@ def test_internal_failure_is_reported_and_leaves_the_episode_unchanged(registry)
     gym = TraceFixRLGym(registry=registry, runner=_ExplodingRunner())
     gym.reset(task_id=EASY_TASK)
     state = gym.state
-    for action in (RUN, EASY_FIX, SUBMIT):
+    for action in (RUN, EASY_FIX):
         obs = gym.step(action)
         assert "internal error" in obs.error and "sandbox unavailable" in obs.error
         assert obs.reward == 0 and not obs.done
         assert gym.state == state
+
+
+def test_internal_failure_during_submit_ends_the_episode_without_a_retry(registry):
+    gym = TraceFixRLGym(registry=registry, runner=_ExplodingRunner())
+    gym.reset(task_id=EASY_TASK)
+    obs = gym.step(SUBMIT)
+    assert obs.done and obs.score == 0 and obs.success is False
+    assert "internal error while evaluating the submission" in obs.error and "sandbox unavailable" in obs.error
+    assert obs.reward <= 0
+    again = gym.step(SUBMIT)
+    assert "episode is over" in again.error and again.reward == 0
+
+
+def test_internal_failure_in_the_automatic_submit_is_reported_not_raised(registry):
+    gym = TraceFixRLGym(registry=registry, runner=_ExplodingRunner())
+    gym.reset(task_id=EASY_TASK, max_steps=1)
+    obs = gym.step(VIEW)  # the step limit: the code is evaluated as if submitted, and that fails
+    assert obs.done and obs.score == 0 and obs.success is False
+    assert "internal error while evaluating the submission" in obs.error
