@@ -53,6 +53,7 @@ from tracefix.agents.llm import (
     THINKING_TOKEN_LIMIT,
     api_key_from_env,
     describe_exception,
+    missing_api_key,
 )
 from tracefix.core.constants import DIFFICULTIES, ENV_NAME, MAX_STEPS, SUCCESS_SCORE_THRESHOLD
 from tracefix.models import ActionType, CodeAction, CodeObservation
@@ -270,7 +271,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help="model name (default: $MODEL_NAME or %(default)s)")
     parser.add_argument("--api-base-url", default=os.environ.get("API_BASE_URL") or DEFAULT_API_BASE_URL,
                         help="OpenAI-compatible endpoint (default: $API_BASE_URL or %(default)s)")
-    parser.add_argument("--temperature", type=float, default=0.2)
+    parser.add_argument("--temperature", type=float, default=0.2,
+                        help="sampling temperature of the model (--agent llm; default %(default)s)")
     parser.add_argument("--thinking-tokens", type=int, default=THINKING_TOKEN_LIMIT, help="reasoning budget (default %(default)s)")
     parser.add_argument("--llm-timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per model request (default %(default)s)")
     parser.add_argument("--llm-retries", type=int, default=DEFAULT_RETRIES, help="retries on rate limits and timeouts (default %(default)s)")
@@ -300,12 +302,9 @@ def main(argv: Optional[Sequence[str]] = None, stdout: Optional[TextIO] = None) 
     with contextlib.suppress(ValueError):  # not in the main thread
         previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        if args.agent == "llm" and not api_key_from_env():
-            print(
-                "error: no API key. Set HF_TOKEN or API_KEY (for a local OpenAI-compatible server any non-empty "
-                "value works), or run an offline agent: --agent search | random | oracle",
-                file=sys.stderr,
-            )
+        problem = missing_api_key() if args.agent == "llm" else None
+        if problem:
+            print(f"error: {problem}", file=sys.stderr)
             return 2
         try:
             agent, label = build_agent(args)

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any, Optional
 
 from openenv.core.env_server.types import Action, Observation, State
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from tracefix.core.constants import MAX_NEW_CODE_CHARS, MAX_STEPS
@@ -62,6 +62,24 @@ class CodeAction(Action):
             for name in _EDIT_FIELDS:
                 data[name] = None
         return data
+
+    @field_validator("new_code_block", mode="before")
+    @classmethod
+    def _encodable(cls, value: Any) -> Any:
+        """Reject text no UTF-8 program can hold (a lone surrogate such as ``"\\ud800"`` in JSON),
+        with a message that says so (pydantic's own string check, where it has one, does not)."""
+        if not isinstance(value, str):
+            return value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise PydanticCustomError(
+                "unencodable_text",
+                "new_code_block is not valid Unicode text: character {position} is a lone surrogate ({code}); "
+                "send the character itself or a complete surrogate pair",
+                {"position": exc.start + 1, "code": f"\\u{ord(value[exc.start]):04x}"},
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _check_edit(self) -> "CodeAction":

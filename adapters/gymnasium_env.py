@@ -5,7 +5,9 @@ JSON objects the system prompt asks for (parsed like the ``llm`` agent parses re
 policy trained here sees exactly what it would see through the OpenEnv server.  ``terminated`` means
 the agent submitted; ``truncated`` means the step budget ran out (the environment then evaluates the
 code as a submission, so the final reward is still paid).  Requires the ``gym`` extra
-(``pip install 'tracefix[gym]'``).
+(``uv sync --extra gym`` in a checkout, or ``pip install '.[gym]'`` from it).  Registered with
+Gymnasium as ``TraceFix-v0`` (see :mod:`tracefix.adapters`): ``gymnasium.make("TraceFix-v0",
+task_id=...)`` passes its keyword arguments to this class.
 """
 
 from __future__ import annotations

@@ -55,6 +55,22 @@ def api_key_from_env(environ: Optional[dict[str, str]] = None) -> Optional[str]:
     return None
 
 
+NO_API_KEY_MESSAGE = (
+    "no API key. Set HF_TOKEN or API_KEY (for a local OpenAI-compatible server any non-empty value works), "
+    "or run an offline agent: --agent search | random | oracle"
+)
+"""The one-line refusal that ``inference.py``, ``tracefix play`` and ``tracefix eval`` print for ``--agent llm``."""
+
+
+def missing_api_key(environ: Optional[dict[str, str]] = None) -> Optional[str]:
+    """:data:`NO_API_KEY_MESSAGE` when no key is configured, else ``None``.
+
+    Front ends call this before the first episode, so that a missing key stops the run at once
+    instead of failing every episode.
+    """
+    return None if api_key_from_env(environ) else NO_API_KEY_MESSAGE
+
+
 def _retry_after(exc: BaseException) -> Optional[float]:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
@@ -122,10 +138,7 @@ class LLMAgent(Agent):
         if client is None:
             api_key = api_key or api_key_from_env()
             if not api_key:
-                raise LLMError(
-                    "no API key: set HF_TOKEN or API_KEY (for a local OpenAI-compatible server any "
-                    "non-empty value works), or choose an offline agent (--agent search/random/oracle)"
-                )
+                raise LLMError(NO_API_KEY_MESSAGE)
             import openai
 
             client = openai.OpenAI(base_url=self.base_url, api_key=api_key, timeout=timeout_s, max_retries=0)
@@ -225,5 +238,7 @@ __all__ = [
     "LLMError",
     "THINKING_TOKEN_LIMIT",
     "api_key_from_env",
+    "missing_api_key",
+    "NO_API_KEY_MESSAGE",
     "describe_exception",
 ]

@@ -196,6 +196,22 @@ def run_jobs(
     return rows
 
 
+class ResultsFileError(ValueError):
+    """``--out`` names a file that must not be written (it holds earlier results, or is a directory)."""
+
+
+def prepare_results_file(out: Path, force: bool) -> None:
+    """Refuse to overwrite earlier results unless ``force``; create the parent directory.
+
+    All decisions about the results file live here (called once, before any episode runs).
+    """
+    if out.is_dir():
+        raise ResultsFileError(f"--out {out} is a directory; give a file name such as {out / 'eval.jsonl'}")
+    if out.exists() and out.stat().st_size > 0 and not force:
+        raise ResultsFileError(f"{out} already holds results; pass --force to overwrite it, or choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+
 def eval_command(
     agent: str = typer.Option("search", "--agent", help="Agent(s), comma-separated: search, random, oracle (privileged), llm."),
     split: str = typer.Option("curated", help="Split to evaluate ('all' for every split the server has)."),
@@ -206,49 +222,55 @@ def eval_command(
     limit: Optional[int] = typer.Option(None, min=1, help="Only the first N tasks of the selection."),
     max_steps: Optional[int] = typer.Option(None, min=1, help="Step budget per episode (default: the environment's, 50)."),
     url: Optional[str] = typer.Option(None, help="Server URL; default: start an embedded server on 127.0.0.1."),
-    out: Path = typer.Option(Path("results/eval.jsonl"), help="Per-episode results (JSON Lines)."),
+    out: Path = typer.Option(Path("results/eval.jsonl"), help="Per-episode results (JSON Lines); an existing file is kept unless --force."),
+    force: bool = typer.Option(False, "--force", help="Overwrite the --out file if it already holds results."),
     plot: Optional[Path] = typer.Option(None, help="Also save a bar chart (PNG) of score and success by difficulty."),
     markdown: Optional[Path] = typer.Option(None, help="Also save the summary table as Markdown (for the README)."),
 ) -> None:
     """Evaluate agents on a split: progress bar, JSONL per episode, summary by difficulty."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
+    from rich.text import Text
 
     from tracefix.agents import agent_names
+    from tracefix.cli.main import api_key_problem, fail
 
     console = Console()
-    err = Console(stderr=True)
     agents = [a.strip() for a in agent.split(",") if a.strip()]
     unknown = [a for a in agents if a not in agent_names()]
     if not agents or unknown:
-        err.print(f"[bold red]error:[/] unknown agent(s) {', '.join(unknown) or '(none)'}; available: {', '.join(agent_names())}")
-        raise typer.Exit(2)
+        raise fail(f"unknown agent(s) {', '.join(unknown) or '(none)'}; available: {', '.join(agent_names())}")
     if difficulty is not None and difficulty not in DIFFICULTIES:
-        err.print(f"[bold red]error:[/] difficulty must be one of {', '.join(DIFFICULTIES)}")
-        raise typer.Exit(2)
+        raise fail(f"difficulty must be one of {', '.join(DIFFICULTIES)}")
+    problem = api_key_problem(agents)
+    if problem:
+        raise fail(problem)
+    try:
+        prepare_results_file(out, force)
+    except (ResultsFileError, OSError) as exc:
+        raise fail(str(exc))
 
     def evaluate(base_url: str) -> list[dict[str, Any]]:
         try:
             jobs = plan_jobs(base_url, agents, split, episodes_per_task, seed, difficulty, limit)
         except Exception as exc:  # noqa: BLE001
-            err.print(f"[bold red]error:[/] could not list tasks: {exc}")
-            raise typer.Exit(2)
+            raise fail(f"could not list tasks: {exc}")
         if not jobs:
-            err.print("[bold red]error:[/] no task matches the selection")
-            raise typer.Exit(2)
-        out.parent.mkdir(parents=True, exist_ok=True)
+            raise fail("no task matches the selection")
         with out.open("w", encoding="utf-8") as sink, Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[last]}"), console=err, transient=False,
+            TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=False,
         ) as progress:
-            bar = progress.add_task(f"eval {','.join(agents)} on {split}", total=len(jobs), last="")
+            bar = progress.add_task(escape(f"eval {','.join(agents)} on {split}"), total=len(jobs), last="")
 
             def done(row: dict[str, Any]) -> None:
                 sink.write(json.dumps(row) + "\n")
                 sink.flush()
                 mark = "[green]solved[/]" if row["success"] else ("[red]error[/]" if row["error"] and not row["done"] else "[yellow]unsolved[/]")
-                progress.update(bar, advance=1, last=f"{row['agent']} {row['task']} {mark} {row['score']:.2f}")
+                # the progress column reads markup: escape what comes from the server
+                progress.update(bar, advance=1, last=f"{escape(row['agent'])} {escape(row['task'])} {mark} {row['score']:.2f}")
 
             return run_jobs(jobs, base_url, workers, done, max_steps)
 
@@ -265,27 +287,27 @@ def eval_command(
         for row in rows:
             sink.write(json.dumps(row) + "\n")
     summary = summarise(rows, agents)
-    table = Table(title=f"TraceFix eval: {split}, {episodes_per_task} episode(s) per task ({time.perf_counter() - started:.0f} s)")
+    table = Table(title=Text(f"TraceFix eval: {split}, {episodes_per_task} episode(s) per task ({time.perf_counter() - started:.0f} s)"))
     for column in SUMMARY_COLUMNS:
         table.add_column(column, justify="left" if column in ("agent", "difficulty") else "right")
     for i, row in enumerate(summary):
         style = "bold" if row["difficulty"] == "all" else None
-        table.add_row(*[_cell(c, row[c]) for c in SUMMARY_COLUMNS], style=style,
+        table.add_row(*[Text(_cell(c, row[c])) for c in SUMMARY_COLUMNS], style=style,
                       end_section=row["difficulty"] == "all" and i < len(summary) - 1)
     console.print(table)
-    console.print(f"results: {out}")
+    console.print(Text(f"results: {out}"), soft_wrap=True)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(markdown_table(summary), encoding="utf-8")
-        console.print(f"markdown: {markdown}")
+        console.print(Text(f"markdown: {markdown}"), soft_wrap=True)
     if plot is not None:
         plot_summary(summary, agents, plot)
-        console.print(f"plot: {plot}")
+        console.print(Text(f"plot: {plot}"), soft_wrap=True)
     if "oracle" in agents:
-        console.print("[dim]note: oracle is privileged (it replays the reference fix); it validates tasks, it is not a baseline.[/]")
+        console.print(Text("note: oracle is privileged (it replays the reference fix); it validates tasks, it is not a baseline.", "dim"))
     crashed = [r for r in rows if r["error"] and not r["done"]]
     if crashed:
-        console.print(f"[yellow]{len(crashed)} episode(s) ended with an error before done (see 'error' in {out})[/]")
+        console.print(Text(f"{len(crashed)} episode(s) ended with an error before done (see 'error' in {out})", "yellow"), soft_wrap=True)
 
 
-__all__ = ["eval_command", "markdown_table", "plot_summary", "run_job", "summarise"]
+__all__ = ["eval_command", "markdown_table", "plot_summary", "prepare_results_file", "run_job", "summarise"]

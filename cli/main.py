@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from tracefix.core.constants import DEFAULT_HOST, DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from tracefix.tasks.schema import Task
 
 app = typer.Typer(
     name="tracefix",
@@ -19,14 +23,29 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-tasks_app = typer.Typer(help="List, show, verify, import and generate tasks.", no_args_is_help=True)
+tasks_app = typer.Typer(
+    help="List, show, verify, import and generate tasks (the task format: docs/task-format.md).", no_args_is_help=True
+)
 app.add_typer(tasks_app, name="tasks")
 console = Console()
 err_console = Console(stderr=True)
 
 
+TASK_FORMAT_DOC = "docs/task-format.md"
+
+
+def api_key_problem(agents: list[str]) -> Optional[str]:
+    """The refusal ``inference.py`` prints when the ``llm`` agent is chosen without an API key."""
+    if "llm" not in agents:
+        return None
+    from tracefix.agents.llm import missing_api_key
+
+    return missing_api_key()
+
+
 def fail(message: str, code: int = 2) -> "typer.Exit":
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Print ``error: message`` on stderr (the message verbatim, never read as markup) and return the exit."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -52,7 +71,7 @@ def doctor() -> None:
     """Show which sandbox tiers this host supports and which one runs untrusted code."""
     from tracefix.sandbox.detect import describe
 
-    console.print(describe())
+    console.print(describe(), markup=False, highlight=False)
 
 
 # -- tasks ------------------------------------------------------------------------------------------
@@ -86,37 +105,57 @@ def tasks_list(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
     tasks_file: Optional[Path] = typer.Option(None, help="Also load the tasks of this JSONL file as a split (named after the file)."),
 ) -> None:
-    """List tasks: id, difficulty, title, tests."""
+    """List tasks: id, difficulty, tests (visible + hidden), title, tags."""
     tasks = _selected_tasks(_registry(tasks_file), split)
     if as_json:
         for task in tasks:
             print(json.dumps({"id": task.id, "difficulty": task.difficulty, "title": task.title, "tags": task.tags}))
         return
-    table = Table(title=f"{len(tasks)} tasks ({split})")
-    for column in ("id", "difficulty", "title", "visible", "hidden", "tags"):
-        table.add_column(column)
+    console.print(task_table(tasks, f"{len(tasks)} tasks ({split}); tests = visible+hidden", console.width))
+
+
+def task_table(tasks: Sequence["Task"], title: str, width: int) -> Table:
+    """Ids are never shortened: their column does not wrap and is as wide as the longest id.  The
+    title wraps into the width left; tags get a column only when at least 40 characters remain
+    (``--json`` always has them)."""
+    from rich import box
+
+    id_width = max((len(task.id) for task in tasks), default=2)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=id_width)
+    table.add_column("difficulty", no_wrap=True)
+    table.add_column("tests", no_wrap=True, justify="right")
+    table.add_column("title", ratio=3)
+    with_tags = width - id_width - len("difficulty") - len("tests") - 4 * 3 >= 40
+    if with_tags:
+        table.add_column("tags", ratio=2)
+    else:
+        table.caption = "(tags left out at this terminal width; --json lists them)"
     for task in tasks:
-        table.add_row(
-            task.id, task.difficulty, task.title, str(len(task.visible_tests)), str(len(task.hidden_tests)),
-            ", ".join(task.tags),
-        )
-    console.print(table)
+        row = [Text(task.id), task.difficulty, f"{len(task.visible_tests)}+{len(task.hidden_tests)}", Text(task.title)]
+        table.add_row(*row, *([Text(", ".join(task.tags))] if with_tags else []))
+    return table
 
 
 @tasks_app.command("show")
 def tasks_show(
     task_id: str,
     reveal: bool = typer.Option(False, help="Also print the reference code and hidden tests (authors only)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the task as JSON (the agent's view, or the whole task with --reveal)."),
 ) -> None:
-    """Show one task as an agent sees it (add --reveal for the reference and hidden tests)."""
+    """Show one task as an agent sees it: numbered code and its visible tests (--reveal for the rest)."""
+    from tracefix.cli.task_view import print_task
     from tracefix.tasks.registry import UnknownTaskError
 
     try:
         task = _registry().get(task_id)
     except UnknownTaskError as exc:
         raise fail(str(exc))
-    view = task.model_dump() if reveal else task.public_view()
-    console.print_json(json.dumps(view))
+    if as_json:
+        view = task.model_dump() if reveal else task.public_view()
+        print(json.dumps(view, indent=2, ensure_ascii=False))
+        return
+    print_task(console, task, reveal=reveal)
 
 
 @tasks_app.command("verify")
@@ -127,7 +166,7 @@ def tasks_verify(
     baselines_out: Optional[Path] = typer.Option(
         None, "--baselines-out", help="Also write each valid task's baseline (tests the buggy code passes) to this JSON file."),
 ) -> None:
-    """Check every task against the validity rules of TASK_FORMAT.md in the real sandbox."""
+    """Check every task against the validity rules of docs/task-format.md in the real sandbox."""
     from collections import Counter
 
     from rich.progress import Progress
@@ -135,11 +174,17 @@ def tasks_verify(
     from tracefix.tasks.schema import TaskFileError, load_task_file
     from tracefix.tasks.verify import verify_tasks
 
+    format_errors: list[TaskFileError] = []
     if tasks_file is not None:
         try:
-            tasks, _ = load_task_file(tasks_file)
-        except (TaskFileError, OSError) as exc:
-            raise fail(str(exc))
+            tasks, format_errors = load_task_file(tasks_file, collect_errors=True)
+        except (OSError, UnicodeDecodeError, EOFError) as exc:
+            raise fail(f"{tasks_file}: cannot read: {exc}")
+        for error in format_errors:
+            for message in str(error).splitlines():  # "FILE:LINE: field: problem", one per problem
+                console.print(Text.assemble(("INVALID", "red"), " ", message), soft_wrap=True)
+        if not tasks and not format_errors:
+            raise fail(f"{tasks_file}: no tasks (the file is empty); see {TASK_FORMAT_DOC}")
         label = str(tasks_file)
     else:
         registry = _registry()
@@ -150,9 +195,9 @@ def tasks_verify(
         verdicts = verify_tasks(tasks, workers=workers, on_result=lambda _: progress.advance(bar))
     invalid = [v for v in verdicts if not v.valid]
     for verdict in invalid:
-        console.print(f"[red]INVALID[/] {verdict.task_id}")
+        console.print(Text.assemble(("INVALID", "red"), " ", verdict.task_id), soft_wrap=True)
         for problem in verdict.problems:
-            console.print(f"    - {problem}")
+            console.print(Text(f"    - {problem}"), soft_wrap=True)
     if tasks_file is None and split == "all":
         home = {t.id: name for name in registry.split_names() for t in registry.tasks(name)}
         table = Table(title="tasks per split and difficulty")
@@ -162,19 +207,20 @@ def tasks_verify(
             mine = [v for v in verdicts if home.get(v.task_id) == name]
             ok = Counter(v.difficulty for v in mine if v.valid)
             table.add_row(
-                name, str(sum(ok.values())), str(sum(not v.valid for v in mine)),
+                Text(name), str(sum(ok.values())), str(sum(not v.valid for v in mine)),
                 *(str(ok.get(d, 0)) for d in ("easy", "medium", "hard")),
             )
         console.print(table)
     by_difficulty = Counter(v.difficulty for v in verdicts if v.valid)
     counts = ", ".join(f"{d} {by_difficulty.get(d, 0)}" for d in ("easy", "medium", "hard"))
-    console.print(f"{len(verdicts) - len(invalid)} valid, {len(invalid)} invalid ({label}: {counts})")
+    unreadable = f", {len(format_errors)} line(s) not in the task format" if format_errors else ""
+    console.print(Text(f"{len(verdicts) - len(invalid)} valid, {len(invalid)} invalid{unreadable} ({label}: {counts})"), soft_wrap=True)
     if baselines_out is not None:
         from tracefix.tasks.baseline import dump
 
         dump({v.task_id: v.baseline_entry() for v in verdicts if v.valid}, baselines_out)
-        console.print(f"baselines of {len(verdicts) - len(invalid)} tasks written to {baselines_out}")
-    if invalid:
+        console.print(Text(f"baselines of {len(verdicts) - len(invalid)} tasks written to {baselines_out}"), soft_wrap=True)
+    if invalid or format_errors:
         raise typer.Exit(1)
 
 
@@ -235,11 +281,11 @@ def tasks_generate(
     path, report_file = write_tasks(result.records, out, result.report)
     report = result.report
     for message in report.get("seed_errors", []):
-        err_console.print(f"[yellow]seed skipped:[/] {message}")
+        err_console.print(Text.assemble(("seed skipped:", "yellow"), " ", message), soft_wrap=True)
     for seed_id, reason in report["seeds"]["rejected"].items():
         if not reason.startswith(("invalid", "duplicate_seed")):
-            err_console.print(f"[yellow]seed skipped:[/] {seed_id}: {reason}")
-    table = Table(title=f"{report['produced']} tasks from {report['seeds']['usable']} seeds -> {path}")
+            err_console.print(Text.assemble(("seed skipped:", "yellow"), f" {seed_id}: {reason}"), soft_wrap=True)
+    table = Table(title=Text(f"{report['produced']} tasks from {report['seeds']['usable']} seeds -> {path}"))
     for column in ("split", "seeds", "tasks", "easy", "medium", "hard"):
         table.add_column(column, justify="left" if column == "split" else "right")
     for name, row in report["splits"].items():
@@ -254,23 +300,29 @@ def tasks_generate(
     console.print(drops)
     size = path.stat().st_size
     console.print(
-        f"{report['produced']} tasks in {report['elapsed_s']:.1f} s with {config.jobs} workers; "
-        f"{path} is {size / 1024:.0f} KiB; report: {report_file}"
+        Text(
+            f"{report['produced']} tasks in {report['elapsed_s']:.1f} s with {config.jobs} workers; "
+            f"{path} is {size / 1024:.0f} KiB; report: {report_file}"
+        ),
+        soft_wrap=True,
     )
     if report["produced"] < count:
-        err_console.print(f"[yellow]only {report['produced']} of {count} tasks could be generated[/]")
+        err_console.print(Text(f"only {report['produced']} of {count} tasks could be generated", "yellow"))
         raise typer.Exit(1)
 
 
 @tasks_app.command("import")
 def tasks_import(
-    file: Path = typer.Argument(..., help="A task file in TASK_FORMAT.md form (.jsonl or .jsonl.gz)."),
+    file: Path = typer.Argument(..., help="A task file in the format of docs/task-format.md (.jsonl or .jsonl.gz)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Copy the valid lines here (its name becomes the split name)."),
     keep_valid: bool = typer.Option(False, "--keep-valid", help="With --out: write the valid lines even if some lines are bad."),
     workers: int = typer.Option(4, help="Parallel verifications."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Run the validity rules in the sandbox (default) or only check the format."),
 ) -> None:
-    """Validate and verify an outside task file, reporting every problem with its line number."""
+    """Validate and verify an outside task file, reporting every problem with its line number.
+
+    The format is described in docs/task-format.md (format version 1).
+    """
     from rich.progress import Progress
 
     from tracefix.corpus.importer import import_tasks, split_name_for, write_valid
@@ -288,15 +340,17 @@ def tasks_import(
     for message in result.messages():
         console.print(message, highlight=False, markup=False, soft_wrap=True)
     bad_lines = len({p.line for p in result.problems if p.line})
-    console.print(f"{len(result.tasks)} valid, {bad_lines} invalid of {result.total_lines} lines ({file})", soft_wrap=True)
+    console.print(Text(f"{len(result.tasks)} valid, {bad_lines} invalid of {result.total_lines} lines ({file})"), soft_wrap=True)
     if out is not None and (result.ok or keep_valid) and result.tasks:
         write_valid(result, out)
-        console.print(f"wrote {len(result.tasks)} tasks to {out}", soft_wrap=True)
+        console.print(Text(f"wrote {len(result.tasks)} tasks to {out}"), soft_wrap=True)
     if result.ok:
         source = out or file
         console.print(
-            f"selectable as split {split!r}: tracefix serve --tasks-file {source}  "
-            f"(then reset with split={split!r}; or `tracefix tasks list --split {split} --tasks-file {source}`)",
+            Text(
+                f"selectable as split {split!r}: tracefix serve --tasks-file {source}  "
+                f"(then reset with split={split!r}; or `tracefix tasks list --split {split} --tasks-file {source}`)"
+            ),
             soft_wrap=True,
         )
     else:
@@ -306,7 +360,11 @@ def tasks_import(
 # -- play -------------------------------------------------------------------------------------------
 @app.command()
 def play(
-    agent: str = typer.Option("oracle", help="Built-in agent: oracle (privileged, replays the reference fix), search, random."),
+    agent: str = typer.Option(
+        "oracle",
+        help="Built-in agent: oracle (privileged, replays the reference fix), search, random, "
+        "or llm (an OpenAI-compatible model: HF_TOKEN or API_KEY, API_BASE_URL, MODEL_NAME).",
+    ),
     task: Optional[str] = typer.Option(None, "--task", help="Task id (default: drawn by seed)."),
     difficulty: Optional[str] = typer.Option(None, help="easy, medium or hard."),
     split: Optional[str] = typer.Option(None, help="Split to draw from (default: curated)."),
@@ -320,9 +378,12 @@ def play(
     from tracefix.agents.episode import ClientSession, play_episode
     from tracefix.cli.render import print_start, print_step, print_summary
 
+    problem = api_key_problem([agent])
+    if problem:
+        raise fail(problem)
     try:
         chosen = make_agent(agent)
-    except ValueError as exc:
+    except (ValueError, RuntimeError) as exc:
         raise fail(str(exc))
     reset_kwargs = {k: v for k, v in {"task_id": task, "difficulty": difficulty, "split": split}.items() if v}
 
@@ -351,12 +412,12 @@ def play(
 
             with embedded_server() as base_url:
                 if not quiet:
-                    console.print(f"[dim]embedded server at {base_url}[/]")
+                    console.print(Text(f"embedded server at {base_url}", "dim"))
                 failures = run(base_url)
     except (ConnectionError, OSError, RuntimeError) as exc:
         raise fail(f"could not play against {url or 'the embedded server'}: {exc}")
     if chosen.privileged:
-        console.print("[dim]note: the oracle agent is privileged (it replays the reference fix); it validates tasks, it is not a baseline.[/]")
+        console.print(Text("note: the oracle agent is privileged (it replays the reference fix); it validates tasks, it is not a baseline.", "dim"))
     raise typer.Exit(0)
 
 

@@ -79,3 +79,10 @@ ENV_NAME = "tracefix_rl"
 DEFAULT_PORT = 7860
 DEFAULT_HOST = "0.0.0.0"
 DEFAULT_MAX_CONCURRENT_ENVS = 64
+MAX_ERROR_ECHO_CHARS = 200
+"""Longest piece of a request quoted back in an error reply: a 14 MB field gets a short excerpt."""
+MAX_ERROR_REPLY_ERRORS = 20
+"""Validation errors listed in one error reply (the count of the rest is given)."""
+MAX_RESET_TEXT_CHARS = 255
+"""Longest ``task_id``, ``split``, ``difficulty`` or ``episode_id`` accepted by ``reset`` (OpenEnv's
+limit for ``episode_id``)."""

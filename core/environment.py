@@ -377,8 +377,7 @@ class TraceFixRLGym:
             outcome.message = f"{report.visible_passed}/{report.visible_total} visible tests pass."
             if report.detail and report.status.value != "ok":
                 outcome.message += f" Run ended early: {report.detail}."
-        if episode.anchor is not None:
-            outcome.view = window(episode.lines, episode.anchor)
+        outcome.view = window(episode.lines, episode.anchor) if episode.anchor is not None else render(episode.lines)
 
     @staticmethod
     def _advance(episode: _Episode, outcome: _Outcome, amount: float) -> None:
@@ -408,6 +407,7 @@ class TraceFixRLGym:
                 f"edit rejected: the program would have {len(candidate)} lines / {len(code)} characters "
                 f"(limits: {C.MAX_CODE_LINES} lines, {C.MAX_CODE_CHARS} characters)"
             )
+            outcome.view = window(episode.lines, start, end)
             return
         before = _nonblank(episode.lines)
         removed = before - _nonblank(candidate)

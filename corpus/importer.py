@@ -94,6 +94,11 @@ def import_tasks(
             continue
         first_line[task.id] = number
         parsed.append((number, task, raw.rstrip("\n")))
+    if result.total_lines == 0:
+        result.problems.append(
+            LineProblem(0, ["(file): no tasks: the file is empty (a task file holds one JSON task per line; see docs/task-format.md)"])
+        )
+        return result
     if registry is not None:
         for number, task, _ in list(parsed):
             try:

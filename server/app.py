@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Optional, Sequence
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from openenv.core.env_server.http_server import create_app
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tracefix.core.constants import DEFAULT_HOST, DEFAULT_MAX_CONCURRENT_ENVS, DEFAULT_PORT, ENV_NAME
 from tracefix.core.environment import ResetError
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
+from tracefix.server.errors import compact_errors, error_text
 from tracefix.server.tracefix_rl_environment import TraceFixRLEnvironment
-from tracefix.tasks.registry import UnknownTaskError
+from tracefix.server.ws_guard import WebSocketGuard
+from tracefix.tasks.registry import TaskRegistry, UnknownTaskError
 
 
 def max_concurrent_envs() -> int:
@@ -46,10 +52,22 @@ def build_app(max_sessions: Optional[int] = None) -> FastAPI:
     )
 
     async def bad_request(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": str(exc).strip("'\"")})
+        return JSONResponse(status_code=400, content={"detail": error_text(exc)})
+
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": compact_errors(exc.errors())})
+
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # OpenEnv answers an invalid action with HTTPException(422, detail=errors()): keep it small.
+        if isinstance(exc.detail, list):
+            return JSONResponse(status_code=exc.status_code, content={"detail": compact_errors(exc.detail)}, headers=exc.headers)
+        return await http_exception_handler(request, exc)
 
     application.add_exception_handler(ResetError, bad_request)
     application.add_exception_handler(UnknownTaskError, bad_request)
+    application.add_exception_handler(RequestValidationError, invalid_request)
+    application.add_exception_handler(StarletteHTTPException, http_error)
+    application.add_middleware(WebSocketGuard, path="/ws")
     return application
 
 
@@ -67,12 +85,30 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser.parse_args(argv)
     if args.tasks_file:
         from tracefix.server.tracefix_rl_environment import configure_registry
-        from tracefix.tasks.registry import default_registry
 
-        registry = default_registry()
-        registry.add_file(args.tasks_file)
-        configure_registry(registry)
+        configure_registry(registry_with_file(args.tasks_file))
     uvicorn.run(app, host=args.host, port=args.port)
+
+
+def registry_with_file(path: str) -> "TaskRegistry":
+    """The default tasks plus the tasks of ``path`` as their own split.
+
+    The file is checked by the importer (format, ids unique and not already served, split name free;
+    not the sandbox verification, which ``tracefix tasks import`` runs).  When it has a problem, the
+    importer's report goes to stderr and the process exits with status 2 before serving anything.
+    """
+    from tracefix.corpus.importer import import_tasks
+    from tracefix.tasks.registry import default_registry
+
+    registry = default_registry()
+    result = import_tasks(path, registry=registry, verify=False)
+    if not result.ok:
+        for message in result.messages():
+            print(message, file=sys.stderr)
+        print(f"error: not serving {path}: fix the lines above (the task format: docs/task-format.md)", file=sys.stderr)
+        raise SystemExit(2)
+    registry.add_split(result.split, result.tasks)
+    return registry
 
 
 if __name__ == "__main__":

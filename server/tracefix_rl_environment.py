@@ -7,14 +7,16 @@ Every session gets its own gym; the task registry and the sandbox are shared per
 
 from __future__ import annotations
 
+import functools
 import threading
+from importlib import resources
 from typing import Any, Optional
 
 from openenv.core.env_server.interfaces import Environment
 from openenv.core.env_server.types import EnvironmentMetadata
 
 from tracefix import __version__
-from tracefix.core.constants import ENV_NAME
+from tracefix.core.constants import ENV_NAME, MAX_RESET_TEXT_CHARS
 from tracefix.core.environment import ResetError, TraceFixRLGym
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
 from tracefix.tasks.registry import TaskRegistry, default_registry
@@ -22,8 +24,22 @@ from tracefix.tasks.registry import TaskRegistry, default_registry
 _RESET_PARAMETERS = ("task_id", "difficulty", "split", "index", "training_step", "max_steps")
 _SPLIT_TYPES = {"train": "train", "validation": "validation", "test": "test"}
 
+AUTHOR = "TraceFix contributors"
+DOCUMENTATION_URL = "/docs"
+"""The server's own interactive API reference (relative to the server's base URL); the README,
+which is the project's documentation, is served in ``/metadata`` as ``readme_content``."""
+
 _registry_lock = threading.Lock()
 _registry_override: Optional[TaskRegistry] = None
+
+
+@functools.lru_cache(maxsize=1)
+def readme_text() -> Optional[str]:
+    """The project's README (shipped as package data next to ``openenv.yaml``), or ``None`` if absent."""
+    try:
+        return resources.files("tracefix").joinpath("README.md").read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return None
 
 
 def configure_registry(registry: TaskRegistry) -> None:
@@ -38,6 +54,47 @@ def served_registry() -> TaskRegistry:
         return _registry_override or default_registry()
 
 
+def _shown(value: Any) -> str:
+    """A bad value as an error message quotes it: short scalars verbatim, anything else by its type."""
+    if isinstance(value, (bool, int, float)) or value is None:
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 40 else f"a string of {len(value):,} characters"
+    return f"a JSON {'array' if isinstance(value, (list, tuple)) else 'object' if isinstance(value, dict) else type(value).__name__}"
+
+
+def check_reset_arguments(**arguments: Any) -> None:
+    """Type-check ``reset`` arguments, raising :class:`ResetError` with the reason.
+
+    HTTP validates ``seed`` and ``episode_id`` with OpenEnv's ``ResetRequest`` before calling
+    ``reset``, but a WebSocket reset message reaches ``reset`` unchecked; this function is the one
+    place both transports share, so they accept exactly the same arguments.
+    """
+    unknown = sorted(set(arguments) - {"seed", "episode_id", *_RESET_PARAMETERS})
+    if unknown:
+        names = ", ".join(repr(name) if len(name) <= 40 else f"{name[:40]!r}..." for name in unknown[:5])
+        raise ResetError(f"unknown reset parameter(s) {names}; accepted: seed, episode_id, " + ", ".join(_RESET_PARAMETERS))
+    for name in ("seed", "index", "training_step", "max_steps"):
+        value = arguments.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ResetError(f"{name} must be an integer, got {_shown(value)}")
+    seed = arguments.get("seed")
+    if seed is not None and seed < 0:
+        raise ResetError(f"seed must be >= 0, got {seed}")
+    for name in ("episode_id", "task_id", "split", "difficulty"):
+        value = arguments.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ResetError(f"{name} must be a string, got {_shown(value)}")
+        if len(value) > MAX_RESET_TEXT_CHARS:
+            raise ResetError(f"{name} is too long ({len(value):,} characters; at most {MAX_RESET_TEXT_CHARS})")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ResetError(f"{name} is not valid Unicode text (it holds a lone surrogate)") from None
+
+
 class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixState]):
     """One TraceFix session.  Sessions share nothing mutable, so they can run concurrently."""
 
@@ -49,16 +106,7 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
 
     # -- Environment --------------------------------------------------------------------------------
     def reset(self, seed: Optional[int] = None, episode_id: Optional[str] = None, **kwargs: Any) -> CodeObservation:
-        unknown = sorted(set(kwargs) - set(_RESET_PARAMETERS))
-        if unknown:
-            raise ResetError(
-                f"unknown reset parameter(s) {', '.join(unknown)}; accepted: seed, episode_id, "
-                + ", ".join(_RESET_PARAMETERS)
-            )
-        for name in ("index", "training_step", "max_steps"):
-            value = kwargs.get(name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ResetError(f"{name} must be an integer, got {value!r}")
+        check_reset_arguments(seed=seed, episode_id=episode_id, **kwargs)
         return self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
 
     def step(self, action: CodeAction, timeout_s: Optional[float] = None, **kwargs: Any) -> CodeObservation:
@@ -73,6 +121,9 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
             name=ENV_NAME,
             description="Debug broken Python programs: view, run tests, edit lines, undo, submit.",
             version=__version__,
+            readme_content=readme_text(),
+            author=AUTHOR,
+            documentation_url=DOCUMENTATION_URL,
         )
 
     # -- Task API (structural TaskProvider) ----------------------------------------------------------

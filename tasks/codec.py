@@ -1,4 +1,4 @@
-"""Decoding of tagged JSON values (TASK_FORMAT.md, "Values") into plain built-in Python values.
+"""Decoding of tagged JSON values (docs/task-format.md, "Values") into plain built-in Python values.
 
 This runs on the trusted side only.  Encoding happens inside the sandbox (``sandbox/harness.py``);
 both follow the same table, and ``tests/tasks/test_codec.py`` checks they round-trip.

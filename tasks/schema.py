@@ -1,4 +1,4 @@
-"""The task format (``TASK_FORMAT.md`` v1) as pydantic models, and a JSON Lines reader.
+"""The task format (``docs/task-format.md``, version 1) as pydantic models, and a JSON Lines reader.
 
 A file that does not follow the format is rejected with :class:`TaskFileError`, whose message names
 the file, the line number and the field (``tasks.jsonl:7: tests[2].steps[0].expect: ...``).
@@ -191,11 +191,29 @@ def parse_task(data: Any, *, path: str = "<task>", line: int = 1) -> Task:
 
 def parse_task_line(raw: str, *, path: str = "<task>", line: int = 1) -> Task:
     """Parse one JSON Lines line as a task; bad JSON and bad fields both raise :class:`TaskFileError`."""
+    text = raw.rstrip("\r\n")
     try:
-        data = json.loads(raw)
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise TaskFileError(path, line, [f"(task): invalid JSON ({exc.msg} at column {exc.colno})"]) from None
+        raise TaskFileError(path, line, [f"(task): invalid JSON: {describe_json_error(exc, text)}"]) from None
+    except (ValueError, RecursionError) as exc:  # integers too long to convert, nesting too deep
+        raise TaskFileError(path, line, [f"(task): invalid JSON: {exc}"]) from None
     return parse_task(data, path=path, line=line)
+
+
+def describe_json_error(exc: json.JSONDecodeError, text: str) -> str:
+    """Say where a line's JSON goes wrong; a line that stops mid-object is called truncated.
+
+    The line is parsed without its newline, so positions are columns of the line itself, and a cut
+    line is not reported as an error "at column 1" of a line that does not exist.
+    """
+    reason = exc.msg.removesuffix(" at")
+    size = f"the line has {len(text):,} characters"
+    if reason.startswith("Unterminated string"):
+        return f"the line ends inside the string that opens at column {exc.colno} (truncated, or a closing quote is missing; {size})"
+    if exc.pos >= len(text.rstrip()):
+        return f"the line ends before the JSON value is complete (truncated?; {size})"
+    return f"{reason} at column {exc.colno}"
 
 
 def read_lines(path: Path) -> Iterator[str]:

@@ -1,4 +1,4 @@
-"""Task verification: the validity rules of TASK_FORMAT.md, checked in the real sandbox.
+"""Task verification: the validity rules of docs/task-format.md, checked in the real sandbox.
 
 1. the reference passes every test, visible and hidden;
 2. the buggy code fails at least one visible test;

@@ -24,9 +24,9 @@ def test_tasks_list_json_has_every_curated_task():
 
 def test_tasks_show_hides_the_reference_unless_revealed(registry):
     task = registry.get("curated/lru_cache_class")
-    shown = runner.invoke(app, ["tasks", "show", task.id])
+    shown = runner.invoke(app, ["tasks", "show", task.id, "--json"])
     assert shown.exit_code == 0 and "reference_code" not in shown.output
-    revealed = runner.invoke(app, ["tasks", "show", task.id, "--reveal"])
+    revealed = runner.invoke(app, ["tasks", "show", task.id, "--json", "--reveal"])
     assert "reference_code" in revealed.output
 
 

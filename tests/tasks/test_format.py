@@ -123,3 +123,21 @@ def test_public_view_hides_reference_and_hidden_tests():
     text = json.dumps(task.public_view())
     assert "a + b" not in text and "secret" not in text and "add(40, 2)" not in text
     assert task.public_view()["num_hidden_tests"] == 1
+
+
+@pytest.mark.parametrize(
+    "line, fragment",
+    [
+        ('{"id": "a", "difficulty": "easy",\n', "the line ends before the JSON value is complete"),
+        ('{"id": "a", "descr\n', "the line ends inside the string that opens at column 13"),
+        ('{"id": "a",, "b": 1}\n', "Expecting property name enclosed in double quotes at column 12"),
+    ],
+)
+def test_bad_json_lines_are_located_on_the_line_itself(line, fragment):
+    from tracefix.tasks.schema import parse_task_line
+
+    with pytest.raises(TaskFileError) as caught:
+        parse_task_line(line, path="t.jsonl", line=4)
+    message = str(caught.value)
+    assert message.startswith("t.jsonl:4: (task): invalid JSON") and fragment in message
+    assert "column 1)" not in message and "at at" not in message
