@@ -153,14 +153,29 @@ except OSError:
 '''
 
 
-def absval_task() -> dict:
+SELF_POISON = '''import os
+def absval(x):
+    return x
+if not os.path.exists("flood"):  # once per run (every test re-imports the module)
+    os.mkdir("flood")
+    made = 0
+    try:
+        while made < 400000:
+            os.mkdir("flood/d%d" % made)
+            made += 1
+    except OSError:
+        pass
+'''
+
+
+def absval_task(timeout_s: float = 3.0) -> dict:
     return {
         "id": "isolation/absval-" + secrets.token_hex(4),
         "difficulty": "easy",
         "description": "absval(x) is the absolute value of x.",
         "buggy_code": "def absval(x):\n    return x\n",
         "reference_code": "def absval(x):\n    return -x if x < 0 else x\n",
-        "timeout_s": 3.0,
+        "timeout_s": timeout_s,
         "tests": [
             {"name": "positive", "steps": [{"eval": "absval(3)", "expect": 3}]},
             {"name": "zero", "steps": [{"eval": "absval(0)", "expect": 0}]},
@@ -184,3 +199,16 @@ def test_a_flooding_run_cannot_poison_the_next_tasks_baseline(shared: Sandbox) -
     assert final.done and final.error is None
     assert final.score == 0, final.message  # the bug passes 2 of 4 tests, exactly as many as the original
     assert "no more tests than the original" in final.message
+
+
+def test_a_submission_cannot_poison_its_own_first_baseline(shared: Sandbox) -> None:
+    """Finding 5, as a policy would use it: the untouched bug plus a flood of /tmp, submitted to a
+    task whose baseline was never computed.  The baseline must not come from a run slowed down (or
+    timed out) by that flood, so the submission still scores 0."""
+    task = absval_task(timeout_s=8.0)
+    gym = make_gym(shared, task)
+    gym.reset(task_id=task["id"])
+    whole_program(gym, SELF_POISON)
+    final = gym.step(SUBMIT)
+    assert final.done and final.error is None
+    assert final.score == 0, final.message
