@@ -357,6 +357,10 @@ from tracefix.cli.eval import eval_command  # noqa: E402
 
 app.command("eval")(eval_command)
 
+from tracefix.cli.export import export_app  # noqa: E402
+
+app.add_typer(export_app, name="export")
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -19,7 +19,7 @@ from tracefix.core.environment import ResetError, TraceFixRLGym
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
 from tracefix.tasks.registry import TaskRegistry, default_registry
 
-_RESET_PARAMETERS = ("task_id", "difficulty", "split", "index", "training_step", "max_steps")
+_RESET_PARAMETERS = ("task_id", "difficulty", "split", "index", "training_step", "max_steps", "reward_mode")
 _SPLIT_TYPES = {"train": "train", "validation": "validation", "test": "test"}
 
 _registry_lock = threading.Lock()
