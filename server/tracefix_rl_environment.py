@@ -2,7 +2,9 @@
 
 This layer only translates: reset keyword arguments, observations and state pass through unchanged,
 and the task-discovery methods return the public view of tasks (no reference code, no hidden tests).
-Every session gets its own gym; the task registry and the sandbox are shared per process.
+Every session gets its own gym; the task registry and the sandbox are shared per process.  Each
+session also answers OpenEnv's ``/mcp`` route with the six tools (:mod:`tracefix.adapters.mcp`),
+acting on the same episode as the session's ``/ws`` reset and steps.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from openenv.core.env_server.interfaces import Environment
 from openenv.core.env_server.types import EnvironmentMetadata
 
 from tracefix import __version__
+from tracefix.adapters.tools import ActionTools
 from tracefix.core.constants import ENV_NAME
 from tracefix.core.environment import ResetError, TraceFixRLGym
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
@@ -38,6 +41,16 @@ def served_registry() -> TaskRegistry:
         return _registry_override or default_registry()
 
 
+class _SessionTools(ActionTools):
+    """The six tools acting on one session's gym (for the ``/mcp`` route)."""
+
+    def __init__(self, environment: "TraceFixRLEnvironment") -> None:
+        self._environment = environment
+
+    def _step(self, action: CodeAction) -> CodeObservation:
+        return self._environment.step(action)
+
+
 class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixState]):
     """One TraceFix session.  Sessions share nothing mutable, so they can run concurrently."""
 
@@ -46,6 +59,17 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
     def __init__(self) -> None:
         super().__init__()
         self._gym = TraceFixRLGym(registry=served_registry())
+        self._lock = threading.Lock()  # /ws steps and /mcp tool calls may arrive on different threads
+        self._mcp_server: Any = None
+
+    @property
+    def mcp_server(self) -> Any:
+        """The FastMCP server OpenEnv's ``/mcp`` route uses (built on first use: most sessions never need it)."""
+        if self._mcp_server is None:
+            from tracefix.adapters.mcp import build_mcp_server
+
+            self._mcp_server = build_mcp_server(_SessionTools(self))
+        return self._mcp_server
 
     # -- Environment --------------------------------------------------------------------------------
     def reset(self, seed: Optional[int] = None, episode_id: Optional[str] = None, **kwargs: Any) -> CodeObservation:
@@ -59,10 +83,12 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
             value = kwargs.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ResetError(f"{name} must be an integer, got {value!r}")
-        return self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
+        with self._lock:
+            return self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
 
     def step(self, action: CodeAction, timeout_s: Optional[float] = None, **kwargs: Any) -> CodeObservation:
-        return self._gym.step(action)
+        with self._lock:
+            return self._gym.step(action)
 
     @property
     def state(self) -> TraceFixState:
