@@ -1,8 +1,8 @@
 """CPU smoke test: two GRPO steps of TRL's GRPOTrainer against the real environment.
 
 A tiny randomly initialised Qwen2-shaped model and a tokenizer trained on the spot (no model hub:
-``HF_HUB_OFFLINE=1``) play TraceFix through :class:`TraceFixToolEnv`.  The test checks the plumbing,
-not learning: the trainer exposes exactly the six tools, every rollout resets an environment, the
+``HF_HUB_OFFLINE=1``) play TraceFix through :class:`TraceFixToolEnv`, in the trainer that
+``examples/train_grpo.py`` builds.  The test checks the plumbing, not learning: the trainer exposes exactly the six tools, every rollout resets an environment, the
 model's tool calls reach the environment, and the rewards the trainer logs are the environment's.
 """
 
@@ -12,11 +12,17 @@ import importlib.util
 import os
 import statistics
 import sys
+from pathlib import Path
 
 import pytest
 
+# No model hub, ever: set before transformers / huggingface_hub are imported (they read it at import).
+for _variable in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ[_variable] = "1"
+
 pytestmark = [
     pytest.mark.train,
+    pytest.mark.filterwarnings("ignore::FutureWarning"),  # deprecations inside transformers, not ours
     pytest.mark.skipif(
         sys.version_info < (3, 11) or any(importlib.util.find_spec(m) is None for m in ("trl", "torch", "datasets")),
         reason="needs the `train` extra (uv sync --extra train; Python >= 3.11)",
@@ -29,7 +35,17 @@ from tracefix.adapters.trl_env import TraceFixToolEnv  # noqa: E402
 STEPS = 2
 PROMPTS_PER_STEP = 2
 GENERATIONS = 2
+EPISODE_STEPS = 3
 TOOLS_TO_CALL = ("view_code", "run_tests", "submit")
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "train_grpo.py"
+
+
+def load_example():
+    """examples/train_grpo.py, whose build_trainer this test runs (so the example keeps working)."""
+    spec = importlib.util.spec_from_file_location("train_grpo_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 class RecordingToolEnv(TraceFixToolEnv):
@@ -53,13 +69,9 @@ class RecordingToolEnv(TraceFixToolEnv):
 
 @pytest.mark.timeout(900)
 def test_two_grpo_steps_against_the_real_environment(tmp_path, monkeypatch, registry):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("TRL_EXPERIMENTAL_SILENCE", "1")
     monkeypatch.setenv("WANDB_DISABLED", "true")
     from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
 
     from tests.train.tiny_lm import build_model, build_tokenizer, tool_call_text
     from tracefix.adapters.dataset import dataset_rows
@@ -79,17 +91,17 @@ def test_two_grpo_steps_against_the_real_environment(tmp_path, monkeypatch, regi
     RecordingToolEnv.resets_seen.clear()
     RecordingToolEnv.rewards_given.clear()
     RecordingToolEnv.steps_taken.clear()
-    config = GRPOConfig(
-        output_dir=str(tmp_path / "out"),
+    example = load_example()
+    config = example.make_config(
+        str(tmp_path / "out"),
+        episode_steps=EPISODE_STEPS,
         max_steps=STEPS,
         per_device_train_batch_size=PROMPTS_PER_STEP * GENERATIONS,
+        gradient_accumulation_steps=1,
         num_generations=GENERATIONS,
         max_completion_length=3072,
-        max_tool_calling_iterations=4,
         generation_kwargs={"sequence_bias": bias},
         learning_rate=1e-4,
-        logging_steps=1,
-        report_to="none",
         save_strategy="no",
         use_cpu=True,
         bf16=False,
@@ -97,12 +109,9 @@ def test_two_grpo_steps_against_the_real_environment(tmp_path, monkeypatch, regi
         seed=0,
         dataloader_num_workers=0,
     )
-    trainer = GRPOTrainer(
-        model=model,
-        processing_class=tokenizer,
-        args=config,
-        train_dataset=Dataset.from_list(rows),
-        environment_factory=lambda: RecordingToolEnv(max_steps=3),
+    trainer = example.build_trainer(
+        model, Dataset.from_list(rows), config, reward_mode="shaped", episode_steps=EPISODE_STEPS,
+        processing_class=tokenizer, env_class=RecordingToolEnv,
     )
     assert sorted(tool.__name__ for tool in trainer._env_tools[None]) == sorted(TOOL_NAMES)
     trainer.train()
