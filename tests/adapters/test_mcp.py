@@ -115,3 +115,20 @@ def test_standalone_mcp_server_speaks_standard_mcp(standalone_mcp, registry):
     assert "3/3 visible tests pass" in texts[-2]
     assert "Episode over. Score" in texts[-1] and "success True" in texts[-1]
     assert late.is_error and "the episode is over" in late.content[0].text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--transport", "carrier-pigeon"], "unknown transport 'carrier-pigeon'"),
+        (["--task", "curated/nope"], "unknown task id"),
+        (["--reward-mode", "dense"], "unknown reward_mode 'dense'"),
+    ],
+)
+def test_standalone_mcp_bad_options_are_clear_errors(arguments, message):
+    from typer.testing import CliRunner
+
+    from tracefix.cli.main import app
+
+    result = CliRunner().invoke(app, ["mcp", *arguments])
+    assert result.exit_code == 2 and message in result.output
