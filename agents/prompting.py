@@ -22,8 +22,15 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def render_observation(observation: CodeObservation, *, include_description: bool = True) -> str:
-    """A plain-text rendering of one observation, for a user message."""
+JSON_REPLY_HINT = "Reply with one JSON action."
+TOOL_REPLY_HINT = "Call one tool."
+
+
+def render_observation(
+    observation: CodeObservation, *, include_description: bool = True, reply_hint: str = JSON_REPLY_HINT
+) -> str:
+    """A plain-text rendering of one observation, for a user message (or a tool result: pass
+    ``reply_hint=TOOL_REPLY_HINT``, the only difference)."""
     parts: list[str] = []
     if include_description and observation.description:
         header = f"Task {observation.task_id}" + (f" ({observation.difficulty})" if observation.difficulty else "")
@@ -64,8 +71,7 @@ def render_observation(observation: CodeObservation, *, include_description: boo
         )
     else:
         parts.append(
-            f"Steps used {observation.steps_used}, steps left {observation.steps_remaining}. "
-            "Reply with one JSON action."
+            f"Steps used {observation.steps_used}, steps left {observation.steps_remaining}. {reply_hint}"
         )
     return "\n\n".join(parts)
 
@@ -102,4 +108,4 @@ def join_turns(turns: Iterable[tuple[str, str]], keep: int) -> list[tuple[str, s
     return turns[-keep:] if keep > 0 else []
 
 
-__all__ = ["build_messages", "join_turns", "render_observation", "repair_message"]
+__all__ = ["JSON_REPLY_HINT", "TOOL_REPLY_HINT", "build_messages", "join_turns", "render_observation", "repair_message"]

@@ -425,6 +425,14 @@ from tracefix.cli.eval import eval_command  # noqa: E402
 
 app.command("eval")(eval_command)
 
+from tracefix.cli.export import export_app  # noqa: E402
+
+app.add_typer(export_app, name="export")
+
+from tracefix.cli.mcp import mcp_command  # noqa: E402
+
+app.command("mcp")(mcp_command)
+
 
 def main() -> None:  # pragma: no cover - console entry point
     app()

@@ -38,6 +38,16 @@ left unchanged.  (Actions after the episode ended are not penalised: they get an
 # R_SUBMIT_ALL_PASS / R_SUBMIT_FAIL of the earlier implementation are deliberately gone: the terminal
 # reward *is* the score (see ``core.scoring``), so a separate success bonus would only double-count.
 
+# --- reward modes ---------------------------------------------------------------------------------
+REWARD_SHAPED = "shaped"
+"""Every reward above as it happens; the terminal step takes the advances back (the default)."""
+REWARD_SCORE = "score"
+"""0 on every step, the final score on the terminal step: the return is the score."""
+REWARD_BINARY = "binary"
+"""0 on every step, 1.0 on the terminal step iff ``success`` (every test passes), else 0."""
+REWARD_MODES = (REWARD_SHAPED, REWARD_SCORE, REWARD_BINARY)
+DEFAULT_REWARD_MODE = REWARD_SHAPED
+
 # --- episode limits --------------------------------------------------------------------------------
 MAX_STEPS = 50
 """Step budget; at the limit the code is evaluated exactly as a SUBMIT would."""

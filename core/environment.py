@@ -31,7 +31,7 @@ from tracefix.core import constants as C
 from tracefix.core.context import CodeView, block_lines, join_lines, render, split_lines, window
 from tracefix.core.curriculum import difficulty_for_step, sample_task
 from tracefix.core.prompts import SYSTEM_PROMPT
-from tracefix.core.scoring import evaluate_submission
+from tracefix.core.scoring import check_reward_mode, evaluate_submission, mode_reward
 from tracefix.models import ActionType, CodeAction, CodeObservation, TestResult, TraceFixState
 from tracefix.tasks.baseline import BaselineUnavailable, Baselines, default_baselines
 from tracefix.tasks.grading import Evaluation, RunReport, SandboxBusy
@@ -98,6 +98,7 @@ class _Episode:
     done: bool = False
     score: Optional[float] = None
     success: Optional[bool] = None
+    reward_mode: str = C.DEFAULT_REWARD_MODE
 
     @property
     def code(self) -> str:
@@ -250,15 +251,21 @@ class TraceFixRLGym:
         index: Optional[int] = None,
         training_step: int = 0,
         max_steps: Optional[int] = None,
+        reward_mode: Optional[str] = None,
     ) -> CodeObservation:
         """Start an episode.  Deterministic for a given ``seed``; raises :class:`ResetError` on bad input.
 
         ``max_steps`` shortens (or lengthens) this episode's budget.  Trainers that want shorter
         episodes should use it rather than cutting episodes off: the terminal step is what takes the
-        shaping advances back (see :mod:`tracefix.core.scoring`).
+        shaping advances back (see :mod:`tracefix.core.scoring`).  ``reward_mode`` is one of
+        ``C.REWARD_MODES`` (see :func:`tracefix.core.scoring.mode_reward`).
         """
         if max_steps is not None and not 1 <= int(max_steps) <= 10 * C.MAX_STEPS:
             raise ResetError(f"max_steps must be between 1 and {10 * C.MAX_STEPS}")
+        try:
+            mode = check_reward_mode(C.DEFAULT_REWARD_MODE if reward_mode is None else reward_mode)
+        except ValueError as exc:
+            raise ResetError(str(exc)) from None
         rng = random.Random(seed)
         task, split = self.choose_task(
             rng, task_id=task_id, split=split, index=index, difficulty=difficulty, training_step=training_step
@@ -268,7 +275,8 @@ class TraceFixRLGym:
         self.max_steps = int(max_steps) if max_steps is not None else self._configured_max_steps
         lines = split_lines(task.buggy_code)
         self._episode = _Episode(
-            task=task, split=split, episode_id=episode_id, lines=list(lines), original_lines=list(lines)
+            task=task, split=split, episode_id=episode_id, lines=list(lines), original_lines=list(lines),
+            reward_mode=mode,
         )
         self._episode.compiles = not task.expects_syntax_error
         message = (
@@ -327,7 +335,9 @@ class TraceFixRLGym:
                 return self._rejected(f"{exc}; the step was not counted, send it again", label)
             except Exception as exc:
                 self._submission_failed(episode, outcome, exc)
-        outcome.reward = round(outcome.reward, 6)
+        outcome.reward = round(
+            mode_reward(episode.reward_mode, outcome.reward, done=episode.done, score=episode.score, success=episode.success), 6
+        )
         episode.total_reward = round(episode.total_reward + outcome.reward, 6)
         return self._observe(outcome, action_label=label)
 
@@ -503,7 +513,8 @@ class TraceFixRLGym:
             episode_id=episode.episode_id,
             split=episode.split,
             edit_depth=len(episode.history),
-            shaping_outstanding=round(0.0 if episode.done else episode.shaping_advances, 6),
+            shaping_outstanding=round(0.0 if episode.done or episode.reward_mode != C.REWARD_SHAPED else episode.shaping_advances, 6),
+            reward_mode=episode.reward_mode,
         )
         if episode.done:
             metadata["total_reward"] = episode.total_reward

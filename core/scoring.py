@@ -15,6 +15,9 @@ and never positive without a fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
+
+from tracefix.core.constants import REWARD_BINARY, REWARD_MODES, REWARD_SCORE, REWARD_SHAPED
 
 
 def clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
@@ -52,3 +55,29 @@ def evaluate_submission(
         success=success,
         terminal_reward=round(earned - shaping_advances, 6),
     )
+
+
+def check_reward_mode(mode: str) -> str:
+    """The canonical name of a reward mode; ``ValueError`` naming the modes for anything else."""
+    name = str(mode).strip().lower()
+    if name not in REWARD_MODES:
+        raise ValueError(f"unknown reward_mode {mode!r}; use one of {', '.join(REWARD_MODES)}")
+    return name
+
+
+def mode_reward(mode: str, shaped_reward: float, *, done: bool, score: Optional[float], success: Optional[bool]) -> float:
+    """One step's reward under ``mode``, from the shaped reward the environment computed.
+
+    ``score`` and ``binary`` pay nothing until the terminal step, then the score or 1.0-iff-success:
+    both keep the rule that no return is positive unless the program got more correct (the score is
+    0 without improvement, and success implies improvement over a buggy original).
+    """
+    if mode == REWARD_SHAPED:
+        return shaped_reward
+    if not done:
+        return 0.0
+    if mode == REWARD_SCORE:
+        return float(score or 0.0)
+    if mode == REWARD_BINARY:
+        return 1.0 if success else 0.0
+    raise ValueError(f"unknown reward_mode {mode!r}")

@@ -2,7 +2,9 @@
 
 This layer only translates: reset keyword arguments, observations and state pass through unchanged,
 and the task-discovery methods return the public view of tasks (no reference code, no hidden tests).
-Every session gets its own gym; the task registry and the sandbox are shared per process.
+Every session gets its own gym; the task registry and the sandbox are shared per process.  Each
+session also answers OpenEnv's ``/mcp`` route with the six tools (:mod:`tracefix.adapters.mcp`),
+acting on the same episode as the session's ``/ws`` reset and steps.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from openenv.core.env_server.interfaces import Environment
 from openenv.core.env_server.types import EnvironmentMetadata
 
 from tracefix import __version__
+from tracefix.adapters.tools import ActionTools
 from tracefix.core.constants import ENV_NAME, MAX_RESET_TEXT_CHARS
 from tracefix.core.environment import ResetError, TraceFixRLGym
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
 from tracefix.tasks.registry import TaskRegistry, default_registry
 
-_RESET_PARAMETERS = ("task_id", "difficulty", "split", "index", "training_step", "max_steps")
+_RESET_PARAMETERS = ("task_id", "difficulty", "split", "index", "training_step", "max_steps", "reward_mode")
 _SPLIT_TYPES = {"train": "train", "validation": "validation", "test": "test"}
 
 AUTHOR = "TraceFix contributors"
@@ -81,7 +84,7 @@ def check_reset_arguments(**arguments: Any) -> None:
     seed = arguments.get("seed")
     if seed is not None and seed < 0:
         raise ResetError(f"seed must be >= 0, got {seed}")
-    for name in ("episode_id", "task_id", "split", "difficulty"):
+    for name in ("episode_id", "task_id", "split", "difficulty", "reward_mode"):
         value = arguments.get(name)
         if value is None:
             continue
@@ -95,6 +98,16 @@ def check_reset_arguments(**arguments: Any) -> None:
             raise ResetError(f"{name} is not valid Unicode text (it holds a lone surrogate)") from None
 
 
+class _SessionTools(ActionTools):
+    """The six tools acting on one session's gym (for the ``/mcp`` route)."""
+
+    def __init__(self, environment: "TraceFixRLEnvironment") -> None:
+        self._environment = environment
+
+    def _step(self, action: CodeAction) -> CodeObservation:
+        return self._environment.step(action)
+
+
 class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixState]):
     """One TraceFix session.  Sessions share nothing mutable, so they can run concurrently."""
 
@@ -103,14 +116,27 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
     def __init__(self) -> None:
         super().__init__()
         self._gym = TraceFixRLGym(registry=served_registry())
+        self._lock = threading.Lock()  # /ws steps and /mcp tool calls may arrive on different threads
+        self._mcp_server: Any = None
+
+    @property
+    def mcp_server(self) -> Any:
+        """The FastMCP server OpenEnv's ``/mcp`` route uses (built on first use: most sessions never need it)."""
+        if self._mcp_server is None:
+            from tracefix.adapters.mcp import build_mcp_server
+
+            self._mcp_server = build_mcp_server(_SessionTools(self))
+        return self._mcp_server
 
     # -- Environment --------------------------------------------------------------------------------
     def reset(self, seed: Optional[int] = None, episode_id: Optional[str] = None, **kwargs: Any) -> CodeObservation:
         check_reset_arguments(seed=seed, episode_id=episode_id, **kwargs)
-        return self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
+        with self._lock:
+            return self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
 
     def step(self, action: CodeAction, timeout_s: Optional[float] = None, **kwargs: Any) -> CodeObservation:
-        return self._gym.step(action)
+        with self._lock:
+            return self._gym.step(action)
 
     @property
     def state(self) -> TraceFixState:
