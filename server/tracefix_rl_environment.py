@@ -8,6 +8,8 @@ Every session gets its own gym; the task registry and the sandbox are shared per
 from __future__ import annotations
 
 import threading
+import time
+from pathlib import Path
 from typing import Any, Optional
 
 from openenv.core.env_server.interfaces import Environment
@@ -24,6 +26,7 @@ _SPLIT_TYPES = {"train": "train", "validation": "validation", "test": "test"}
 
 _registry_lock = threading.Lock()
 _registry_override: Optional[TaskRegistry] = None
+_recording_dir: Optional[Path] = None
 
 
 def configure_registry(registry: TaskRegistry) -> None:
@@ -38,14 +41,32 @@ def served_registry() -> TaskRegistry:
         return _registry_override or default_registry()
 
 
+def configure_recording(directory: Optional[Path | str]) -> None:
+    """Record every session's episodes into ``directory`` from now on (``None`` stops recording)."""
+    global _recording_dir
+    with _registry_lock:
+        _recording_dir = Path(directory) if directory is not None else None
+
+
+def recording_directory() -> Optional[Path]:
+    with _registry_lock:
+        return _recording_dir
+
+
 class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixState]):
     """One TraceFix session.  Sessions share nothing mutable, so they can run concurrently."""
 
     SUPPORTS_CONCURRENT_SESSIONS = True
 
-    def __init__(self) -> None:
+    def __init__(self, recording_source: str = "server", recording_agent: Optional[str] = None) -> None:
         super().__init__()
         self._gym = TraceFixRLGym(registry=served_registry())
+        directory = recording_directory()
+        self._recorder = None
+        if directory is not None:  # `tracefix serve --record DIR`: every episode of this session is recorded
+            from tracefix.trajectory.recorder import EpisodeRecorder
+
+            self._recorder = EpisodeRecorder(directory, source=recording_source, agent=recording_agent)
 
     # -- Environment --------------------------------------------------------------------------------
     def reset(self, seed: Optional[int] = None, episode_id: Optional[str] = None, **kwargs: Any) -> CodeObservation:
@@ -59,10 +80,23 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
             value = kwargs.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ResetError(f"{name} must be an integer, got {value!r}")
-        return self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
+        observation = self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
+        if self._recorder is not None:
+            self._recorder.start({"seed": seed, "episode_id": episode_id, **kwargs}, observation)
+        return observation
 
     def step(self, action: CodeAction, timeout_s: Optional[float] = None, **kwargs: Any) -> CodeObservation:
-        return self._gym.step(action)
+        started = time.perf_counter()
+        observation = self._gym.step(action)
+        if self._recorder is not None:
+            self._recorder.step(action, observation, wall_ms=(time.perf_counter() - started) * 1000)
+        return observation
+
+    def close(self) -> None:
+        """The session ended: an unfinished recorded episode gets its footer."""
+        if self._recorder is not None:
+            self._recorder.close()
+        super().close()
 
     @property
     def state(self) -> TraceFixState:
