@@ -295,7 +295,7 @@ def _play_tab(splits: list[str], first_split: str, first_choices: list[tuple[str
     with gr.Row(equal_height=False):
         with gr.Column(scale=7, min_width=420):
             with gr.Column(elem_classes="tf-card"):
-                with gr.Row(equal_height=True):
+                with gr.Row(elem_classes="tf-bottom"):
                     split = gr.Dropdown(splits, value=first_split, label="split", elem_id="tf-split", scale=1, min_width=150)
                     task = gr.Dropdown(first_choices, value=first_choices[0][1] if first_choices else None, label="task",
                                        elem_id="tf-task", filterable=True, scale=4, min_width=240)
@@ -363,7 +363,7 @@ def _viewer_tab() -> gr.Dropdown:
                 gr.HTML("<h3>Trajectory</h3>")
                 upload = gr.File(label="trajectory file (.jsonl)", file_types=[".jsonl"], type="filepath",
                                  elem_id="tf-traj-upload")
-                with gr.Row(visible=bool(choices) or _recording_dir() is not None):
+                with gr.Row(visible=bool(choices) or _recording_dir() is not None, elem_classes="tf-bottom"):
                     recorded = gr.Dropdown(choices, value=None, label="recorded by this server", elem_id="tf-traj-recorded",
                                            scale=3, allow_custom_value=False)
                     load = gr.Button("load", size="sm", elem_id="tf-traj-load", scale=1, min_width=70)

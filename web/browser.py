@@ -157,6 +157,12 @@ class TraceFixPage:
         self.page.locator("#tf-traj-upload input[type=file]").set_input_files(path)
         self.page.wait_for_selector("#tf-traj-facts .tf-facts")
 
+    def load_recorded(self, name: str) -> None:
+        """Open a file of the server's recording directory from the viewer's list."""
+        self._pick("#tf-traj-recorded", name)
+        self.page.click("#tf-traj-load")
+        self.page.wait_for_selector("#tf-traj-facts .tf-facts")
+
     def viewer_index(self) -> int:
         return int(self.page.locator("#tf-traj-position .tf-position").get_attribute("data-index") or 0)
 

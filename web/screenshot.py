@@ -51,7 +51,7 @@ def take_screenshots(out: Path, viewer_out: Optional[Path], task_id: str = DEFAU
                     recorded = sorted(Path(records).rglob("*.jsonl"))
                     if not recorded:
                         raise RuntimeError("the server recorded no trajectory")
-                    driver.upload_trajectory(str(recorded[-1]))
+                    driver.load_recorded(recorded[-1].name)
                     driver.viewer_move(forward=True)
                     driver.viewer_move(forward=True)
                     viewer_out.parent.mkdir(parents=True, exist_ok=True)

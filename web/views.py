@@ -88,7 +88,7 @@ def tests_html(observation: Optional[CodeObservation], note: str = "") -> str:
         message = f'<pre class="tf-msg">{html.escape(result.message.strip())}</pre>' if result.message.strip() else ""
         rows.append(
             f'<tr data-test="{html.escape(result.name)}" data-passed="{str(result.passed).lower()}">'
-            f'<td class="tf-test-name">{html.escape(result.name)}</td><td>{badge}</td><td>{message}</td></tr>'
+            f'<td><span class="tf-test-name">{html.escape(result.name)}</span>{message}</td><td>{badge}</td></tr>'
         )
     hidden = ""
     if observation.hidden_total is not None:
@@ -100,7 +100,7 @@ def tests_html(observation: Optional[CodeObservation], note: str = "") -> str:
         output = f'<details class="tf-output"><summary>program output (tail)</summary><pre>{html.escape(observation.output)}</pre></details>'
     return (
         f'<div class="tf-tests" data-passed="{passed}" data-total="{total}">{head}'
-        f'<table><thead><tr><th>test</th><th>result</th><th>why</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
+        f'<table><thead><tr><th>test</th><th>result</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
         f"{output}</div>"
     )
 
@@ -270,10 +270,10 @@ CSS = """
 .tf-tests th, .tf-tests td, .tf-log td { border: none !important; border-bottom: 1px solid var(--border-color-primary) !important; background: none !important; }
 .tf-tests th { text-align: left; font-weight: 600; color: var(--body-text-color-subdued); font-size: 12px; padding: 4px 6px !important; }
 .tf-tests td { padding: 6px !important; vertical-align: top; }
-.tf-tests td:nth-child(2) { width: 56px; }
+.tf-tests td:nth-child(2), .tf-tests th:nth-child(2) { width: 60px; text-align: right; }
 .tf-tests-head { font-size: 13.5px; margin-bottom: 6px; }
 .tf-test-name { font-family: var(--font-mono); white-space: nowrap; }
-.tf-msg { margin: 0; white-space: pre-wrap; word-break: break-word; font-family: var(--font-mono); font-size: 12px; color: #57606a; max-height: 160px; overflow: auto; }
+.tf-msg { margin: 4px 0 0; white-space: pre-wrap; word-break: break-word; font-family: var(--font-mono); font-size: 12px; color: #57606a; max-height: 160px; overflow: auto; }
 .tf-badge { font-family: var(--font-mono); font-size: 11px; font-weight: 700; padding: 2px 7px; border-radius: 999px; }
 .tf-pass { background: #dcfce7; color: #166534; } .tf-fail { background: #fee2e2; color: #b91c1c; }
 .tf-output pre { font-size: 12px; white-space: pre-wrap; max-height: 160px; overflow: auto; }
@@ -326,6 +326,7 @@ td.tf-up { color: #15803d; } td.tf-down { color: #b91c1c; }
 .tf-position { font-family: var(--font-mono); font-size: 13px; }
 #tf-actions button { font-family: var(--font-mono); }
 .gradio-container { max-width: 1360px !important; }
+.tf-bottom { align-items: flex-end !important; }
 .tf-arg-doc { font-size: 12px; color: var(--body-text-color-subdued); margin: 2px 0 -4px; }
 """
 

@@ -165,11 +165,7 @@ def test_files_the_server_recorded_can_be_opened_from_the_page(page, web_server,
     shutil.copy(search_trajectory, web_server[1] / "copied.jsonl")
     p = page.page
     page.open_viewer()  # opening the viewer lists the recording directory afresh
-    box = p.locator("#tf-traj-recorded input")
-    box.click()
-    p.locator("[role=option]").filter(has_text="copied.jsonl").first.click()
-    p.click("#tf-traj-load")
-    p.wait_for_selector("#tf-traj-facts .tf-facts")
+    page.load_recorded("copied.jsonl")
     assert p.locator("#tf-traj-facts .tf-facts").get_attribute("data-task") == EASY_TASK
 
 
