@@ -26,6 +26,7 @@ Examples::
     python inference.py --easy                       # the LLM on the easy curated tasks
     python inference.py --agent search --hard        # the offline repair baseline, no key needed
     python inference.py --task curated/lru_cache_class --episodes 3 --env-url http://127.0.0.1:7860
+    python inference.py --agent search --record runs/   # also write one trajectory file per episode
 
 When the agent itself fails mid-episode (for example the model stays unreachable after its retries),
 the runner submits the current program so that the environment reports a real score, and says so in
@@ -280,6 +281,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument("--env-timeout", type=float, default=120.0, help="seconds to wait for each environment reply")
     parser.add_argument("--on-agent-error", choices=("submit", "stop"), default="submit",
                         help="when the agent fails mid-episode: submit the current program (default) or stop")
+    parser.add_argument("--record", default=None, metavar="DIR",
+                        help="record each episode as a trajectory file in DIR (paths go to stderr; stdout is unchanged)")
     args = parser.parse_args(argv)
     if args.episodes < 1:
         parser.error("--episodes must be at least 1")
@@ -366,12 +369,24 @@ def _one(args: argparse.Namespace, agent: Any, label: str, out: GraderLog, base_
         print(f"episode {task_id}: could not connect to {base_url}: {describe_exception(exc)}", file=sys.stderr)
         out.end(False, 0, 0.0, [])
         return EpisodeOutcome(task=task_id, error=describe_exception(exc), interrupted=True)
+    session: Any = ClientSession(client)
+    if args.record:
+        from tracefix.trajectory import RecordingSession
+
+        session = RecordingSession.wrap(session, args.record, source="inference", agent=agent, agent_name=args.agent,
+                                        model=label if args.agent == "llm" else None)
+    outcome: Optional[EpisodeOutcome] = None
     try:
-        return run_episode(
-            ClientSession(client), agent, task_id, label, out,
+        outcome = run_episode(
+            session, agent, task_id, label, out,
             seed=seed, max_steps=args.max_steps, on_agent_error=args.on_agent_error,
         )
+        return outcome
     finally:
+        if args.record:
+            error = outcome.error if outcome is not None and outcome.interrupted else None
+            path = session.close(error if outcome is not None else "interrupted")
+            print(f"episode {task_id}: trajectory {path or '(no step was played: nothing recorded)'}", file=sys.stderr)
         with contextlib.suppress(Exception):
             client.close()
 

@@ -58,26 +58,36 @@ def plan_jobs(
     return jobs
 
 
-def run_job(job: Job, base_url: str, max_steps: Optional[int] = None, env_timeout_s: float = 120.0) -> dict[str, Any]:
-    """Play one episode with a fresh agent; never raises (an exception becomes the record's ``error``)."""
+def run_job(
+    job: Job, base_url: str, max_steps: Optional[int] = None, env_timeout_s: float = 120.0,
+    record_dir: Optional[Path] = None,
+) -> dict[str, Any]:
+    """Play one episode with a fresh agent; never raises (an exception becomes the record's ``error``).
+
+    With ``record_dir`` the episode is recorded there and the row's ``trajectory`` names its file.
+    """
     from tracefix.agents import make_agent
     from tracefix.agents.episode import ClientSession, StepRecord, play_episode
     from tracefix.client import TraceFixEnv
+    from tracefix.trajectory import RecordingSession
 
     records: list[StepRecord] = []
     started = time.perf_counter()
     error: Optional[str] = None
     result = None
     last_observation = None
+    session: Any = None
     try:
         agent = make_agent(job.agent, **({"seed": job.seed} if job.agent == "random" else {}))
         reset_kwargs: dict[str, Any] = {"task_id": job.task_id, "seed": job.seed}
         if max_steps is not None:
             reset_kwargs["max_steps"] = max_steps
         with TraceFixEnv(base_url=base_url, message_timeout_s=env_timeout_s).sync() as client:
-            result = play_episode(ClientSession(client), agent, reset_kwargs, on_step=records.append)
+            session = RecordingSession.wrap(ClientSession(client), record_dir, source="eval", agent=agent)
+            result = play_episode(session, agent, reset_kwargs, on_step=records.append)
     except Exception as exc:  # noqa: BLE001 - recorded
         error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+    trajectory = session.close(error) if isinstance(session, RecordingSession) else None
     if records:
         last_observation = records[-1].observation
     step_errors = [r.error for r in records if r.error]
@@ -100,6 +110,7 @@ def run_job(job: Job, base_url: str, max_steps: Optional[int] = None, env_timeou
         "error": error or (" ".join(step_errors[-1].split())[:300] if step_errors else None),
         "step_errors": len(step_errors),
         "wall_s": round(time.perf_counter() - started, 3),
+        **({"trajectory": str(trajectory) if trajectory else None} if record_dir is not None else {}),
     }
 
 
@@ -180,12 +191,12 @@ def plot_summary(summary: Sequence[dict[str, Any]], agents: Sequence[str], path:
 
 def run_jobs(
     jobs: Sequence[Job], base_url: str, workers: int, on_done: Callable[[dict[str, Any]], None],
-    max_steps: Optional[int] = None,
+    max_steps: Optional[int] = None, record_dir: Optional[Path] = None,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="tracefix-eval") as pool:
-        futures = [pool.submit(run_job, job, base_url, max_steps) for job in jobs]
+        futures = [pool.submit(run_job, job, base_url, max_steps, record_dir=record_dir) for job in jobs]
         for future in as_completed(futures):
             row = future.result()
             with lock:
@@ -226,6 +237,7 @@ def eval_command(
     force: bool = typer.Option(False, "--force", help="Overwrite the --out file if it already holds results."),
     plot: Optional[Path] = typer.Option(None, help="Also save a bar chart (PNG) of score and success by difficulty."),
     markdown: Optional[Path] = typer.Option(None, help="Also save the summary table as Markdown (for the README)."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Record every episode as a trajectory file in this directory (each result line names its file)."),
 ) -> None:
     """Evaluate agents on a split: progress bar, JSONL per episode, summary by difficulty."""
     from rich.console import Console
@@ -272,7 +284,7 @@ def eval_command(
                 # the progress column reads markup: escape what comes from the server
                 progress.update(bar, advance=1, last=f"{escape(row['agent'])} {escape(row['task'])} {mark} {row['score']:.2f}")
 
-            return run_jobs(jobs, base_url, workers, done, max_steps)
+            return run_jobs(jobs, base_url, workers, done, max_steps, record_dir=record)
 
     started = time.perf_counter()
     if url:
@@ -296,6 +308,8 @@ def eval_command(
                       end_section=row["difficulty"] == "all" and i < len(summary) - 1)
     console.print(table)
     console.print(Text(f"results: {out}"), soft_wrap=True)
+    if record is not None:
+        console.print(Text(f"trajectories: {record} (check them with `tracefix replay {record}`)"), soft_wrap=True)
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(markdown_table(summary), encoding="utf-8")

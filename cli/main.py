@@ -55,6 +55,8 @@ def serve(
     host: str = typer.Option(DEFAULT_HOST, help="Interface to bind."),
     port: int = typer.Option(DEFAULT_PORT, help="Port to listen on."),
     tasks_file: Optional[Path] = typer.Option(None, help="Also serve the tasks of this JSONL file as a split."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Record every session's episodes as trajectory files in this directory."),
+    web: bool = typer.Option(False, "--web", help="Also serve the web page (play, watch trajectories) at /web."),
 ) -> None:
     """Serve the environment over HTTP and WebSocket (OpenEnv)."""
     from tracefix.server.app import main as serve_main
@@ -62,6 +64,10 @@ def serve(
     argv = ["--host", host, "--port", str(port)]
     if tasks_file is not None:
         argv += ["--tasks-file", str(tasks_file)]
+    if record is not None:
+        argv += ["--record", str(record)]
+    if web:
+        argv.append("--web")
     serve_main(argv)
 
 
@@ -372,11 +378,13 @@ def play(
     seed: int = typer.Option(0, help="Seed of the first episode (then seed+1, ...)."),
     url: Optional[str] = typer.Option(None, help="Server URL; default: start an embedded server on 127.0.0.1."),
     quiet: bool = typer.Option(False, help="Only print the episode summaries."),
+    record: Optional[Path] = typer.Option(None, "--record", help="Record each episode as a trajectory file in this directory."),
 ) -> None:
     """Play episodes with a built-in agent against a running or embedded server, printing each step."""
     from tracefix.agents import make_agent
     from tracefix.agents.episode import ClientSession, play_episode
     from tracefix.cli.render import print_start, print_step, print_summary
+    from tracefix.trajectory import RecordingSession
 
     problem = api_key_problem([agent])
     if problem:
@@ -393,14 +401,17 @@ def play(
         failures = 0
         for episode in range(episodes):
             with TraceFixEnv(base_url=base_url).sync() as client:
+                session = RecordingSession.wrap(ClientSession(client), record, source="play", agent=chosen)
                 result = play_episode(
-                    ClientSession(client),
+                    session,
                     chosen,
                     {**reset_kwargs, "seed": seed + episode},
                     on_start=None if quiet else (lambda obs: print_start(console, obs, chosen)),
-                    on_step=None if quiet else (lambda record: print_step(console, record)),
+                    on_step=None if quiet else (lambda step: print_step(console, step)),
                 )
             print_summary(console, result)
+            if isinstance(session, RecordingSession):
+                console.print(Text(f"trajectory: {session.close() or '(no step was played: nothing recorded)'}"))
             failures += not result.success
         return failures
 
@@ -426,12 +437,17 @@ from tracefix.cli.eval import eval_command  # noqa: E402
 app.command("eval")(eval_command)
 
 from tracefix.cli.export import export_app  # noqa: E402
+from tracefix.cli.export_sft import export_sft_command  # noqa: E402
 
+export_app.command("sft")(export_sft_command)
 app.add_typer(export_app, name="export")
 
 from tracefix.cli.mcp import mcp_command  # noqa: E402
+from tracefix.cli.trajectories import replay_command, show_command  # noqa: E402
 
 app.command("mcp")(mcp_command)
+app.command("replay")(replay_command)
+app.command("show")(show_command)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -8,9 +8,11 @@ per connection); HTTP ``/reset`` and ``/step`` are stateless, as in every OpenEn
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from typing import Optional, Sequence
+import threading
+from typing import Iterator, Optional, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -40,16 +42,57 @@ def max_concurrent_envs() -> int:
     return value
 
 
-def build_app(max_sessions: Optional[int] = None) -> FastAPI:
-    """Create the app; bad reset arguments and unknown tasks answer 400 with the reason, never 500."""
-    application = create_app(
-        TraceFixRLEnvironment,
-        CodeAction,
-        CodeObservation,
-        env_name=ENV_NAME,
-        max_concurrent_envs=max_sessions or max_concurrent_envs(),
-        state_cls=TraceFixState,
-    )
+_WEB_FLAG = "ENABLE_WEB_INTERFACE"
+_web_flag_lock = threading.Lock()
+
+
+def web_enabled() -> bool:
+    """OpenEnv's switch for the web page at ``/web``: ``ENABLE_WEB_INTERFACE`` = true, 1 or yes."""
+    return os.environ.get(_WEB_FLAG, "false").strip().lower() in ("true", "1", "yes")
+
+
+@contextlib.contextmanager
+def _web_flag(enabled: Optional[bool]) -> Iterator[None]:
+    """Let ``create_app`` see ``enabled`` (when given) as OpenEnv's flag, for this call only."""
+    if enabled is None:
+        yield
+        return
+    with _web_flag_lock:
+        previous = os.environ.get(_WEB_FLAG)
+        os.environ[_WEB_FLAG] = "true" if enabled else "false"
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(_WEB_FLAG, None)
+            else:
+                os.environ[_WEB_FLAG] = previous
+
+
+def build_app(max_sessions: Optional[int] = None, web: Optional[bool] = None) -> FastAPI:
+    """Create the app; bad reset arguments and unknown tasks answer 400 with the reason, never 500.
+
+    ``web`` turns OpenEnv's Gradio page at ``/web`` on or off, with the TraceFix tab first (default:
+    the ``ENABLE_WEB_INTERFACE`` environment variable, as for every OpenEnv server).
+    """
+    gradio_builder = None
+    if web if web is not None else web_enabled():
+        from tracefix.web import build_tracefix_tab
+
+        gradio_builder = build_tracefix_tab
+    with _web_flag(web):
+        application = create_app(
+            TraceFixRLEnvironment,
+            CodeAction,
+            CodeObservation,
+            env_name=ENV_NAME,
+            max_concurrent_envs=max_sessions or max_concurrent_envs(),
+            state_cls=TraceFixState,
+            gradio_builder=gradio_builder,
+            custom_tab_name="TraceFix",
+            custom_tab_primary=True,
+            title_override="TraceFix",
+        )
 
     async def bad_request(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse(status_code=400, content={"detail": error_text(exc)})
@@ -82,12 +125,21 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--host", default=DEFAULT_HOST)
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", DEFAULT_PORT)))
     parser.add_argument("--tasks-file", help="serve an extra split from this JSONL task file")
+    parser.add_argument("--record", metavar="DIR", default=os.environ.get("TRACEFIX_RECORD_DIR") or None,
+                        help="record every session's episodes as trajectory files in DIR (default: $TRACEFIX_RECORD_DIR)")
+    parser.add_argument("--web", action="store_true",
+                        help="serve the web page at /web (same as ENABLE_WEB_INTERFACE=true)")
     args = parser.parse_args(argv)
     if args.tasks_file:
         from tracefix.server.tracefix_rl_environment import configure_registry
 
         configure_registry(registry_with_file(args.tasks_file))
-    uvicorn.run(app, host=args.host, port=args.port)
+    if args.record:
+        from tracefix.server.tracefix_rl_environment import configure_recording
+
+        configure_recording(args.record)
+    application = build_app(web=True) if args.web and not web_enabled() else app
+    uvicorn.run(application, host=args.host, port=args.port)
 
 
 def registry_with_file(path: str) -> "TaskRegistry":

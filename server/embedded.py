@@ -19,9 +19,11 @@ from tracefix.server.app import build_app
 class EmbeddedServer:
     """Start with :meth:`start` (or use as a context manager); ``base_url`` is ``http://127.0.0.1:PORT``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, max_sessions: Optional[int] = None) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, max_sessions: Optional[int] = None, web: Optional[bool] = None
+    ) -> None:
         config = uvicorn.Config(
-            build_app(max_sessions), host=host, port=port, log_level="warning", ws_ping_interval=None, lifespan="on"
+            build_app(max_sessions, web=web), host=host, port=port, log_level="warning", ws_ping_interval=None, lifespan="on"
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="tracefix-embedded-server", daemon=True)
@@ -58,7 +60,7 @@ class EmbeddedServer:
 
 
 @contextlib.contextmanager
-def embedded_server(port: int = 0, max_sessions: Optional[int] = None) -> Iterator[str]:
-    """Yield the base URL of a server running for the duration of the ``with`` block."""
-    with EmbeddedServer(port=port, max_sessions=max_sessions) as server:
+def embedded_server(port: int = 0, max_sessions: Optional[int] = None, web: Optional[bool] = None) -> Iterator[str]:
+    """Yield the base URL of a server running for the duration of the ``with`` block (``web``: the page at /web)."""
+    with EmbeddedServer(port=port, max_sessions=max_sessions, web=web) as server:
         yield server.base_url

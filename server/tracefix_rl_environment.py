@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from importlib import resources
+from pathlib import Path
 from typing import Any, Optional
 
 from openenv.core.env_server.interfaces import Environment
@@ -34,6 +36,7 @@ which is the project's documentation, is served in ``/metadata`` as ``readme_con
 
 _registry_lock = threading.Lock()
 _registry_override: Optional[TaskRegistry] = None
+_recording_dir: Optional[Path] = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -108,16 +111,34 @@ class _SessionTools(ActionTools):
         return self._environment.step(action)
 
 
+def configure_recording(directory: Optional[Path | str]) -> None:
+    """Record every session's episodes into ``directory`` from now on (``None`` stops recording)."""
+    global _recording_dir
+    with _registry_lock:
+        _recording_dir = Path(directory) if directory is not None else None
+
+
+def recording_directory() -> Optional[Path]:
+    with _registry_lock:
+        return _recording_dir
+
+
 class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixState]):
     """One TraceFix session.  Sessions share nothing mutable, so they can run concurrently."""
 
     SUPPORTS_CONCURRENT_SESSIONS = True
 
-    def __init__(self) -> None:
+    def __init__(self, recording_source: str = "server", recording_agent: Optional[str] = None) -> None:
         super().__init__()
         self._gym = TraceFixRLGym(registry=served_registry())
         self._lock = threading.Lock()  # /ws steps and /mcp tool calls may arrive on different threads
         self._mcp_server: Any = None
+        directory = recording_directory()
+        self._recorder = None
+        if directory is not None:  # `tracefix serve --record DIR`: every episode of this session is recorded
+            from tracefix.trajectory.recorder import EpisodeRecorder
+
+            self._recorder = EpisodeRecorder(directory, source=recording_source, agent=recording_agent)
 
     @property
     def mcp_server(self) -> Any:
@@ -132,11 +153,25 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
     def reset(self, seed: Optional[int] = None, episode_id: Optional[str] = None, **kwargs: Any) -> CodeObservation:
         check_reset_arguments(seed=seed, episode_id=episode_id, **kwargs)
         with self._lock:
-            return self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
+            observation = self._gym.reset(seed=seed, episode_id=episode_id, **kwargs)
+            if self._recorder is not None:
+                self._recorder.start({"seed": seed, "episode_id": episode_id, **kwargs}, observation)
+            return observation
 
     def step(self, action: CodeAction, timeout_s: Optional[float] = None, **kwargs: Any) -> CodeObservation:
         with self._lock:
-            return self._gym.step(action)
+            started = time.perf_counter()
+            observation = self._gym.step(action)
+            if self._recorder is not None:
+                self._recorder.step(action, observation, wall_ms=(time.perf_counter() - started) * 1000)
+            return observation
+
+    def close(self) -> None:
+        """The session ended: an unfinished recorded episode gets its footer."""
+        with self._lock:
+            if self._recorder is not None:
+                self._recorder.close()
+        super().close()
 
     @property
     def state(self) -> TraceFixState:
