@@ -14,12 +14,16 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from tracefix.corpus.mutators import OPERATORS, MutationError, Site, apply_sites, find_sites, normalised_ast_hash
+from tracefix.corpus.families import FAMILY_OF
+from tracefix.corpus.mutators import OPERATORS, ModuleContext, MutationError, Site, apply_sites, find_sites, normalised_ast_hash
 
 MUTATION_WEIGHTS: tuple[float, float, float] = (0.45, 0.35, 0.20)
 """Probability of a candidate carrying 1, 2 or 3 mutations."""
-SAME_SCOPE = 0.6
+SAME_SCOPE = 0.4
 """Probability that the further mutations of a candidate stay in the first one's function (when they can)."""
+LINKED_SCOPE = 0.4
+"""Probability that they go to *linked* functions instead: a caller or callee of the first one, or a
+method of the same class (bugs that interact through the call graph; when there are such sites)."""
 
 
 @dataclass(frozen=True)
@@ -45,29 +49,41 @@ def _normalise(code: str) -> str:
     return re.sub(r"\s+", "", code)
 
 
-def choose_sites(rng: random.Random, sites_by_op: dict[str, list[Site]], wanted: int) -> list[Site]:
-    """Pick up to ``wanted`` pairwise-disjoint sites: an operator uniformly (unused ones first), then a site.
+def choose_sites(
+    rng: random.Random, sites_by_op: dict[str, list[Site]], wanted: int, links: Optional[dict[str, set[str]]] = None
+) -> list[Site]:
+    """Pick up to ``wanted`` pairwise-disjoint sites: a bug family uniformly (unused ones first), an
+    operator of that family uniformly, then a site.
 
-    With probability :data:`SAME_SCOPE` the further sites stay in the first site's function, so that
-    multi-mutation tasks are not all "across functions" (which the difficulty rule makes hard).
+    With probability :data:`SAME_SCOPE` the further sites stay in the first site's function, with
+    :data:`LINKED_SCOPE` they go to functions linked to it (``links``: callers, callees, sibling
+    methods), otherwise anywhere; a mode without sites falls back to anywhere.
     """
     chosen: list[Site] = []
-    same_scope = wanted > 1 and rng.random() < SAME_SCOPE
+    draw = rng.random() if wanted > 1 else 1.0
+    mode = "same" if draw < SAME_SCOPE else "linked" if draw < SAME_SCOPE + LINKED_SCOPE else "any"
     for _ in range(wanted):
         options = {
             op: [s for s in sites if not any(s.overlaps(c) for c in chosen)]
             for op, sites in sites_by_op.items()
         }
         options = {op: sites for op, sites in options.items() if sites}
-        if chosen and same_scope:
-            local = {op: [s for s in sites if s.scope == chosen[0].scope] for op, sites in options.items()}
-            local = {op: sites for op, sites in local.items() if sites}
-            options = local or options
+        if chosen and mode != "any":
+            first = chosen[0].scope
+            related = (links or {}).get(first, set())
+            keep = (lambda s: s.scope == first) if mode == "same" else (lambda s: s.scope in related)
+            narrowed = {op: [s for s in sites if keep(s)] for op, sites in options.items()}
+            narrowed = {op: sites for op, sites in narrowed.items() if sites}
+            options = narrowed or options
         if not options:
             break
-        used = {c.op for c in chosen}
-        fresh = [op for op in options if op not in used]
-        op = rng.choice(sorted(fresh or options))
+        families: dict[str, list[str]] = {}
+        for op in sorted(options):
+            families.setdefault(FAMILY_OF[op], []).append(op)
+        used = {FAMILY_OF[c.op] for c in chosen}
+        fresh = [name for name in families if name not in used]
+        family = rng.choice(sorted(fresh or families))
+        op = rng.choice(families[family])
         chosen.append(rng.choice(options[op]))
     return sorted(chosen, key=lambda s: (s.start, s.end, s.op))
 
@@ -80,10 +96,11 @@ def make_candidate(
     sites_by_op: dict[str, list[Site]],
     reference_digest: str,
     weights: Sequence[float] = MUTATION_WEIGHTS,
+    links: Optional[dict[str, set[str]]] = None,
 ) -> Candidate:
-    rng = random.Random(f"tracefix-generate/{generator_seed}/{index}")
+    rng = random.Random(f"tracefix-generate-v2/{generator_seed}/{index}")
     wanted = rng.choices(range(1, len(weights) + 1), weights=weights)[0]
-    sites = choose_sites(rng, sites_by_op, wanted)
+    sites = choose_sites(rng, sites_by_op, wanted, links)
     if not sites:
         return Candidate(index, seed_index, reason="no_site")
     try:
@@ -106,12 +123,15 @@ class CandidateMaker:
         self.operators = list(operators)
         self.weights = tuple(weights)
         self._sites: dict[int, dict[str, list[Site]]] = {}
+        self._links: dict[int, dict[str, set[str]]] = {}
         self._digests: dict[int, str] = {}
 
     def sites(self, seed_index: int) -> dict[str, list[Site]]:
         if seed_index not in self._sites:
-            found = find_sites(self.sources[seed_index], self.operators)
+            ctx = ModuleContext(self.sources[seed_index])
+            found = find_sites(self.sources[seed_index], self.operators, ctx=ctx)
             self._sites[seed_index] = {op: sites for op, sites in found.items() if sites}
+            self._links[seed_index] = ctx.scope_links
             self._digests[seed_index] = normalised_ast_hash(self.sources[seed_index])
         return self._sites[seed_index]
 
@@ -119,7 +139,8 @@ class CandidateMaker:
         seed_index = index % len(self.sources)
         sites = self.sites(seed_index)
         return make_candidate(
-            self.generator_seed, index, seed_index, self.sources[seed_index], sites, self._digests[seed_index], self.weights
+            self.generator_seed, index, seed_index, self.sources[seed_index], sites, self._digests[seed_index], self.weights,
+            self._links[seed_index],
         )
 
 

@@ -15,6 +15,7 @@ Every rejection has a reason code from :data:`DROP_REASONS`; the generator count
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
@@ -76,6 +77,11 @@ class Screening:
     hidden_total: int = 0
     wall_s: float = 0.0
     detail: str = ""
+    failed: tuple[str, ...] = ()
+    """Names of the failing tests (visible and hidden), in test order."""
+    visible_frames: tuple[Optional[int], ...] = ()
+    """For each failing visible test, the line of the deepest ``solution.py`` frame its message shows
+    (what an agent reading the traceback is pointed at), or ``None`` when it shows no traceback."""
 
     @property
     def kept(self) -> bool:
@@ -129,6 +135,8 @@ def screen_mutant(
         hidden_total=report.hidden_total,
         wall_s=report.wall_s,
         detail=report.detail,
+        failed=tuple(v.name for v in report.verdicts if not v.passed),
+        visible_frames=tuple(deepest_frame(v.message) for v in report.verdicts if v.visible and not v.passed),
     )
     if report.had_syntax_error:
         return Screening("does_not_compile", **counts)
@@ -143,6 +151,15 @@ def screen_mutant(
     if report.wall_s > budget_s / 2:
         return Screening("over_budget", **counts)
     return Screening(None, **counts)
+
+
+_FRAME = re.compile(r'File "solution\.py", line (\d+)')
+
+
+def deepest_frame(message: str) -> Optional[int]:
+    """The line of the last ``File "solution.py", line N`` a failure message shows, if any."""
+    lines = _FRAME.findall(message)
+    return int(lines[-1]) if lines else None
 
 
 def check_reference(seed_task: Task, *, budget_s: float, sandbox: "Optional[Sandbox]" = None) -> Optional[str]:

@@ -39,8 +39,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
 
 from tracefix.corpus.candidates import MUTATION_WEIGHTS, Candidate, CandidateMaker, init_worker, make_batch
+from tracefix.corpus.families import FAMILIES, families_of, family_of, family_tag
+from tracefix.corpus.features import GENERATOR_TAG, GENERATOR_VERSION, LONG_PROGRAM_LINES, Features, count_lines, interacting, symptom_of
 from tracefix.corpus.filters import DROP_REASONS, SEED_REJECTIONS, Deduplicator, Screening, check_reference, screen_mutant
-from tracefix.corpus.mutators import OPERATORS, normalised_ast_hash
+from tracefix.corpus.mutators import OPERATORS, MutationError, apply_sites, normalised_ast_hash
 from tracefix.corpus.splits import SEED_TAG, SPLIT_TAG, SPLITS, assign_splits
 from tracefix.tasks.schema import Task, TaskFileError, parse_task
 
@@ -57,7 +59,6 @@ DEFAULT_BUDGET_S = 0.25
 in ~10 ms (the slowest seed in ~70 ms), so only runaway mutants (infinite loops) reach it."""
 DEFAULT_SEED_SHARE = 1.5
 """No seed contributes more than ``share * count / seeds`` tasks, so splits keep their ratios."""
-LONG_PROGRAM_LINES = 60
 
 ProgressCallback = Callable[[str, int, Optional[int]], None]
 """``(phase, advance, total)``: phases are ``seeds``, ``candidates`` and ``accepted``."""
@@ -179,10 +180,6 @@ def difficulty_of(signal: DifficultySignal) -> str:
     return "hard"
 
 
-def count_lines(code: str) -> int:
-    return sum(1 for line in code.splitlines() if line.strip())
-
-
 # ------------------------------------------------------------------------------------------------
 # Generation
 # ------------------------------------------------------------------------------------------------
@@ -200,6 +197,12 @@ class GenerateConfig:
     weights: tuple[float, ...] = MUTATION_WEIGHTS
     max_candidates: Optional[int] = None
     """Give up after this many candidates (default: ``40 * count + 1000``)."""
+    calibrate: bool = False
+    """Measure each task's difficulty by playing the ``search`` and ``random`` baselines on it
+    (:mod:`tracefix.corpus.calibrate`); otherwise the difficulty is the structural estimate of
+    :func:`difficulty_of`."""
+    calibration_jobs: Optional[int] = None
+    """Worker processes for the calibration (default: ``jobs``)."""
 
 
 @dataclass
@@ -208,6 +211,8 @@ class GenerationResult:
     records: list[dict[str, Any]]
     """The tasks exactly as written (JSON objects), in output order."""
     report: dict[str, Any]
+    measurements: Optional[dict[str, Any]] = None
+    """Per task id, what the baselines achieved (:class:`tracefix.corpus.calibrate.Measurement`), when calibrated."""
 
 
 @dataclass
@@ -216,6 +221,9 @@ class _Kept:
     screening: Screening
     seed: Seed
     signal: Optional["DifficultySignal"] = None
+    alone: Optional[list[tuple[str, ...]]] = None
+    """For a task with several bugs: the tests each bug alone fails (in site order)."""
+    features: Optional[Features] = None
 
 
 def _emit(progress: Optional[ProgressCallback], phase: str, advance: int, total: Optional[int] = None) -> None:
@@ -223,13 +231,30 @@ def _emit(progress: Optional[ProgressCallback], phase: str, advance: int, total:
         progress(phase, advance, total)
 
 
+def _features(kept: _Kept) -> Features:
+    candidate, screening = kept.candidate, kept.screening
+    code = candidate.code or ""
+    scopes = {s.scope for s in candidate.sites}
+    return Features(
+        bugs=len(candidate.sites),
+        scopes=len(scopes),
+        lines=count_lines(code),
+        visible_failed=screening.visible_failed,
+        visible_total=screening.visible_total,
+        symptom=symptom_of(code, screening.visible_frames, scopes),
+        interacting=interacting(screening.failed, kept.alone) if kept.alone is not None else None,
+    )
+
+
 def _task_record(kept: _Kept, split: str, digest_ids: dict[str, str], timeout_s: float) -> dict[str, Any]:
     seed, candidate, screening = kept.seed, kept.candidate, kept.screening
     code = candidate.code or ""
+    features = kept.features or _features(kept)
+    kept.features = features
     signal = DifficultySignal(
         mutations=len(candidate.sites),
-        scopes=len({s.scope for s in candidate.sites}),
-        lines=count_lines(code),
+        scopes=features.scopes,
+        lines=features.lines,
         visible_failed=screening.visible_failed,
         visible_total=screening.visible_total,
     )
@@ -252,7 +277,15 @@ def _task_record(kept: _Kept, split: str, digest_ids: dict[str, str], timeout_s:
     if seed.task.setup_code:
         record["setup_code"] = seed.task.setup_code
     record["tests"] = seed.raw["tests"]
-    record["tags"] = ["generated", *(f"mutation:{op}" for op in candidate.operators), f"{SPLIT_TAG}{split}", f"{SEED_TAG}{seed.id}"]
+    record["tags"] = [
+        "generated",
+        *(family_tag(name) for name in families_of(candidate.operators)),
+        *(f"mutation:{op}" for op in candidate.operators),
+        *features.tags(),
+        GENERATOR_TAG,
+        f"{SPLIT_TAG}{split}",
+        f"{SEED_TAG}{seed.id}",
+    ]
     record["timeout_s"] = timeout_s
     record["source"] = GENERATED_SOURCE
     record["license"] = GENERATED_LICENSE
@@ -409,7 +442,25 @@ def generate(
         if sources_file is not None:
             os.unlink(sources_file)
 
-    # 3. records, in a fixed order
+    # 3. for tasks with several bugs: what each bug alone fails (does one mask or share the other's symptom?)
+    def alone(kept_task: _Kept) -> list[tuple[str, ...]]:
+        results = []
+        for site in kept_task.candidate.sites:
+            try:
+                code = apply_sites(kept_task.seed.task.reference_code, [site])
+            except MutationError:
+                results.append(())
+                continue
+            screening = screen_mutant(code, kept_task.seed.task, budget_s=config.budget_s, sandbox=sandbox)
+            results.append(screening.failed)
+        return results
+
+    multi = [k for k in kept if len(k.candidate.sites) > 1]
+    with ThreadPoolExecutor(max_workers=config.jobs) as threads:
+        for k, result in zip(multi, threads.map(alone, multi)):
+            k.alone = result
+
+    # 4. records, in a fixed order
     order = {name: i for i, name in enumerate(SPLITS)}
     kept.sort(key=lambda k: (order.get(splits[k.seed.id], len(order)), k.seed.id, k.candidate.index))
     digest_ids: dict[str, str] = {}
@@ -429,7 +480,45 @@ def generate(
         }
         for record, k in zip(records, kept)
     }
-    return GenerationResult(tasks, records, report)
+    report.update(_family_report(kept, tasks))
+    result = GenerationResult(tasks, records, report)
+    if config.calibrate:
+        from tracefix.corpus.calibrate import calibrate_result
+
+        calibrate_result(result, jobs=config.calibration_jobs or config.jobs, progress=progress)
+    report["elapsed_s"] = round(time.perf_counter() - started, 2)
+    return result
+
+
+def _family_report(kept: list[_Kept], tasks: list[Task]) -> dict[str, Any]:
+    """Bugs per family (each mutation counted once: shares add up to 100 %), tasks per family and
+    per structural feature."""
+    bugs: Counter[str] = Counter()
+    with_family: Counter[str] = Counter()
+    for k in kept:
+        for site in k.candidate.sites:
+            bugs[family_of(site.op)] += 1
+        for name in families_of(k.candidate.operators):
+            with_family[name] += 1
+    total = sum(bugs.values()) or 1
+    features: Counter[str] = Counter()
+    for task in tasks:
+        for tag in task.tags:
+            if tag.startswith(("bugs:", "symptom:", "exposed:")) or tag in ("cross-function", "interacting", "long-program"):
+                features[tag] += 1
+    return {
+        "generator_version": GENERATOR_VERSION,
+        "families": {
+            family.name: {
+                "title": family.title,
+                "bugs": bugs.get(family.name, 0),
+                "share": round(bugs.get(family.name, 0) / total, 4),
+                "tasks": with_family.get(family.name, 0),
+            }
+            for family in FAMILIES
+        },
+        "features": dict(sorted(features.items())),
+    }
 
 
 def _make_candidates(maker: CandidateMaker, pool: Optional[ProcessPoolExecutor], indices: list[int], jobs: int) -> list[Candidate]:
@@ -524,14 +613,20 @@ def report_path(out: Path) -> Path:
     return out.with_name(name + ".report.json")
 
 
-def write_tasks(records: Sequence[dict[str, Any]], out: str | Path, report: Optional[dict[str, Any]] = None) -> tuple[Path, Optional[Path]]:
-    """Write the task file (gzip when it ends in ``.gz``) and, if given, the report next to it."""
+def write_tasks(records: Sequence[dict[str, Any]], out: str | Path, report: Optional[dict[str, Any]] = None,
+                measurements: Optional[dict[str, Any]] = None) -> tuple[Path, Optional[Path]]:
+    """Write the task file (gzip when it ends in ``.gz``) and, if given, the report and the baselines'
+    measurements (``FILE.calibration.jsonl.gz``) next to it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     data = encode_tasks(records, compress=out.suffix == ".gz")
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(data)
     tmp.replace(out)
+    if measurements is not None:
+        from tracefix.corpus.calibrate import encode_measurements, measurements_path
+
+        measurements_path(out).write_bytes(encode_measurements(measurements))
     written_report = None
     if report is not None:
         written_report = report_path(out)

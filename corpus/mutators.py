@@ -10,30 +10,46 @@ Sites are plain picklable data (:class:`Site`): the operator code, the index of 
 ``ast.walk`` order, and the operator's argument (the new operator, name, value, ...).  Applying the
 same sites to the same source therefore always yields the same program, in any process.
 
-Operators (``mutation:<CODE>`` in a generated task's tags):
+Operators (``mutation:<CODE>`` in a generated task's tags), grouped by bug family
+(``family:<name>``, see :mod:`tracefix.corpus.families`):
 
-==============  =================================================================================
-ROR             relational operator swap (``<`` / ``<=`` / ``>`` / ``>=``, ``==`` / ``!=``, ``in``, ``is``)
-AOR             arithmetic operator swap (``+`` / ``-``, ``*``, ``/`` / ``//``, ``%``, shifts, bit ops; also ``+=``)
-CONST_OBO       off-by-one in an integer constant
-RANGE_OBO       off-by-one in a ``range()`` bound
-SLICE_OBO       off-by-one in a slice bound or an integer index
-NEG_COND        boolean negation of a condition (``if``, ``while``, conditional expression, comprehension filter)
-LOR             ``and`` / ``or`` swap
-VAR_SWAP        wrong variable of the same (inferred) type in scope
-STMT_DEL        deleted statement (assignment, call, update, or a whole guard clause)
-STMT_SWAP       two adjacent statements swapped
-RET             wrong return value
-DEFAULT_ARG     changed default argument
-SELF_STATE      missing ``self.`` in a state update (the method updates a local instead)
-ARG_SWAP        two positional arguments of a call swapped
-LOOP_EXIT       early or late loop exit (``break`` added, removed, or swapped with ``continue``)
-EXC_TYPE        exception type changed in a ``raise`` or an ``except`` clause
-==============  =================================================================================
+==============  ====================  ==========================================================
+ROR             comparison            relational operator swap (``<`` / ``<=``, ``==`` / ``!=``, ``in``, ``is``)
+VAR_SWAP        wrong-name            wrong variable of the same (inferred) type in scope
+ATTR_SWAP       wrong-name            wrong attribute of the same class (``self.head`` -> ``self.tail``)
+COND_DROP       condition-clause      a clause dropped from ``and`` / ``or``
+COND_ADD        condition-clause      an extra clause (one the function tests elsewhere) added with ``and`` / ``or``
+GUARD_DEL       condition-clause      a whole guard clause (``if bad: return/raise/...``) deleted
+CONST_OBO       off-by-one            off-by-one in an integer bound or offset (comparison or arithmetic)
+RANGE_OBO       off-by-one            off-by-one in a ``range()`` bound
+SLICE_OBO       off-by-one            off-by-one in a slice bound or an integer index
+BASE_CASE       base-case             a recursion's base case or a DP table's first cells wrong
+UPDATE_DEL      missing-update        a deleted increment or update (``i += 1``, ``seen.add(x)``, ``d[k] = v``)
+SELF_STATE      missing-update        missing ``self.`` in a state update (the method updates a local)
+ARG_SWAP        swapped-arguments     two positional arguments of a call swapped
+OPERAND_SWAP    swapped-arguments     operands of a non-commutative operator or a double index swapped
+CALL_SWAP       wrong-function        a confusable builtin / method, or another function of the program
+LITERAL         wrong-literal         a wrong value literal (bool, int, float, separator, word case)
+DEFAULT_ARG     wrong-literal         changed default argument
+RETURN_DEL      missing-return        ``return f(x)`` -> ``f(x)``, or a ``return value`` deleted
+ALIAS           aliasing              a copy dropped, a deep copy made shallow, rows repeated with ``*``
+MUT_DEFAULT     mutable-default       ``None`` default made mutable, a local made a default, an attribute shared
+EXC_SWALLOW     swallowed-exception   ``raise`` -> ``pass`` / ``return None``, ``try/except Exception: pass``, broad ``except``
+STMT_DEL        missing-line          deleted statement (an assignment or call that is not an update)
+LOOP_EXIT       loop-exit             early or late loop exit (``break`` added, removed, or swapped with ``continue``)
+AOR             arithmetic            arithmetic operator swap (``+`` / ``-``, ``*``, ``/`` / ``//``, ``%``, shifts, bit ops)
+NEG_COND        boolean-logic         boolean negation of a condition
+LOR             boolean-logic         ``and`` / ``or`` swap
+RET             wrong-return          wrong return value (other variable, flipped bool, one operand, swapped tuple)
+EXC_TYPE        exception-type        exception type changed in a ``raise`` or an ``except`` clause
+STMT_SWAP       statement-order       two adjacent, dependent statements swapped
+==============  ====================  ==========================================================
 
 Layout: :mod:`.mutators_base` (sites, edits, :class:`ModuleContext`, the :class:`Operator` base class),
-:mod:`.mutators_expressions` (ROR ... VAR_SWAP), :mod:`.mutators_statements` (STMT_DEL ... EXC_TYPE);
-this module holds the registry (:data:`OPERATORS`) and finding / applying sites, and re-exports the
+:mod:`.mutators_expressions` (ROR ... VAR_SWAP), :mod:`.mutators_statements` (STMT_DEL ... EXC_TYPE),
+:mod:`.mutators_conditions` (COND_DROP, COND_ADD, GUARD_DEL, BASE_CASE), :mod:`.mutators_calls`
+(ATTR_SWAP, CALL_SWAP, OPERAND_SWAP, LITERAL) and :mod:`.mutators_state` (UPDATE_DEL, RETURN_DEL,
+ALIAS, MUT_DEFAULT, EXC_SWALLOW); this module holds the registry (:data:`OPERATORS`) and finding / applying sites, and re-exports the
 public names.
 """
 
@@ -65,6 +81,9 @@ from tracefix.corpus.mutators_statements import (  # noqa: F401  (re-exported)
     SwapStatements,
     WrongReturn,
 )
+from tracefix.corpus.mutators_calls import SwapOperands, WrongAttribute, WrongFunction, WrongLiteral  # noqa: F401
+from tracefix.corpus.mutators_conditions import AddClause, DeleteGuard, DropClause, WrongBaseCase  # noqa: F401
+from tracefix.corpus.mutators_state import Aliasing, DeleteUpdate, MissingReturn, MutableDefault, SwallowedException  # noqa: F401
 from tracefix.pysource import is_docstring, splice as _splice
 
 OPERATORS: dict[str, Operator] = {
@@ -73,6 +92,8 @@ OPERATORS: dict[str, Operator] = {
         RelationalOperator(), ArithmeticOperator(), ConstantOffByOne(), RangeOffByOne(), SliceOffByOne(),
         NegateCondition(), LogicalOperator(), WrongVariable(), DeleteStatement(), SwapStatements(), WrongReturn(),
         ChangedDefault(), MissingSelfUpdate(), SwapArguments(), LoopExit(), ExceptionType(),
+        WrongAttribute(), DropClause(), AddClause(), DeleteGuard(), WrongBaseCase(), DeleteUpdate(), SwapOperands(),
+        WrongFunction(), WrongLiteral(), MissingReturn(), Aliasing(), MutableDefault(), SwallowedException(),
     )
 }
 """Every operator by code, in a fixed order."""
@@ -83,9 +104,9 @@ OPERATORS: dict[str, Operator] = {
 # ------------------------------------------------------------------------------------------------
 
 
-def find_sites(source: str, operators: Optional[Iterable[str]] = None) -> dict[str, list[Site]]:
+def find_sites(source: str, operators: Optional[Iterable[str]] = None, *, ctx: Optional[ModuleContext] = None) -> dict[str, list[Site]]:
     """Every site of every (chosen) operator in ``source``, by operator code, in a stable order."""
-    ctx = ModuleContext(source)
+    ctx = ctx if ctx is not None else ModuleContext(source)
     chosen = list(operators) if operators is not None else list(OPERATORS)
     return {code: OPERATORS[code].sites(ctx) for code in chosen}
 
@@ -135,6 +156,19 @@ def normalised_ast_hash(source: str) -> str:
 
 
 __all__ = [
+    "AddClause",
+    "Aliasing",
+    "DeleteGuard",
+    "DeleteUpdate",
+    "DropClause",
+    "MissingReturn",
+    "MutableDefault",
+    "SwallowedException",
+    "SwapOperands",
+    "WrongAttribute",
+    "WrongBaseCase",
+    "WrongFunction",
+    "WrongLiteral",
     "ArithmeticOperator",
     "ChangedDefault",
     "ConstantOffByOne",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Iterator, Optional
 
 from tracefix.pysource import FUNCTION_NODES, SourceIndex, display_kind, is_docstring
@@ -328,10 +329,207 @@ class ModuleContext(SourceIndex):
             info = self._functions[id(func)] = _analyse_function(func)
         return info
 
+    # -- whole-module analyses (computed on first use) ---------------------------------------------
+    @cached_property
+    def functions(self) -> list[ast.AST]:
+        return [node for node in self.nodes if isinstance(node, _FUNCS)]
+
+    def is_method(self, func: ast.AST) -> bool:
+        return id(func) in self.class_of
+
+    @cached_property
+    def recursive_functions(self) -> set[int]:
+        """``id`` of every function that calls itself (``f(...)``, or ``self.f(...)`` in a method)."""
+        found = set()
+        for func in self.functions:
+            if recursive_calls(func, self.is_method(func)):
+                found.add(id(func))
+        return found
+
+    @cached_property
+    def base_cases(self) -> "BaseCases":
+        return find_base_cases(self)
+
+    def in_base_case(self, node: ast.AST) -> bool:
+        """Is ``node`` part of a base case (its guard, its returned value, a DP table's first cells)?
+        Those sites belong to the ``BASE_CASE`` operator, not to the generic ones."""
+        return id(node) in self.base_cases.nodes
+
+    @cached_property
+    def class_attributes(self) -> dict[str, dict[str, Optional[str]]]:
+        """Class name -> {attribute assigned as ``self.attr = ...`` in its methods: coarse kind}."""
+        result: dict[str, dict[str, Optional[str]]] = {}
+        for node in self.tree.body:
+            if not isinstance(node, ast.ClassDef):
+                continue
+            kinds: dict[str, list[Optional[str]]] = {}
+            methods = {m.name for m in node.body if isinstance(m, _FUNCS)}
+            for method in (m for m in node.body if isinstance(m, _FUNCS)):
+                positional = method.args.posonlyargs + method.args.args
+                if not positional:
+                    continue
+                owner = positional[0].arg
+                for sub in ast.walk(method):
+                    targets: list[ast.AST] = []
+                    value: Optional[ast.AST] = None
+                    if isinstance(sub, ast.Assign):
+                        targets, value = list(sub.targets), sub.value
+                    elif isinstance(sub, (ast.AnnAssign, ast.AugAssign)):
+                        targets, value = [sub.target], sub.value
+                    for target in targets:
+                        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == owner:
+                            if target.attr not in methods:
+                                kinds.setdefault(target.attr, []).append(expr_kind(value))
+            result[node.name] = {name: _merge(values) for name, values in sorted(kinds.items())}
+        return result
+
+    @cached_property
+    def scope_links(self) -> dict[str, set[str]]:
+        """Scope -> the scopes it calls or is called by, and its sibling methods: where a bug in one
+        function shows up through another (used to place interacting bugs)."""
+        by_name: dict[str, list[str]] = {}
+        method_scope: dict[tuple[str, str], str] = {}
+        for func in self.functions:
+            scope = self.scope_name(func)
+            if self.is_method(func):
+                method_scope[(self.class_of[id(func)].name, func.name)] = scope  # type: ignore[attr-defined]
+            elif self.function.get(id(func)) is None:
+                by_name.setdefault(func.name, []).append(scope)  # type: ignore[attr-defined]
+        links: dict[str, set[str]] = {}
+
+        def link(a: str, b: str) -> None:
+            if a != b:
+                links.setdefault(a, set()).add(b)
+                links.setdefault(b, set()).add(a)
+
+        for func in self.functions:
+            scope = self.scope_name(func)
+            cls = self.class_of.get(id(func))
+            for call in (n for n in ast.walk(func) if isinstance(n, ast.Call)):
+                target = call.func
+                if isinstance(target, ast.Name):
+                    for other in by_name.get(target.id, []):
+                        link(scope, other)
+                    for (cls_name, name), other in method_scope.items():
+                        if cls_name == target.id and name == "__init__":
+                            link(scope, other)
+                elif isinstance(target, ast.Attribute) and cls is not None and isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
+                    other = method_scope.get((cls.name, target.attr))
+                    if other is not None:
+                        link(scope, other)
+            if cls is not None:
+                for (cls_name, _), other in method_scope.items():
+                    if cls_name == cls.name:
+                        link(scope, other)
+        return links
+
+    def scope_name(self, func: ast.AST) -> str:
+        """The qualified name sites use for code inside ``func`` (``Class.method``, ``function``)."""
+        outer = self.scope[id(func)]
+        return func.name if outer == "<module>" else f"{outer}.{func.name}"  # type: ignore[attr-defined]
+
     def site(self, op: str, node: ast.AST, arg: Any, note: str, region: Optional[tuple[int, int]] = None) -> Site:
         start, end = region or self.span(node)
         line = node.lineno  # type: ignore[attr-defined]
         return Site(op, self.index[id(node)], arg, line, start, end, self.scope[id(node)], f"line {line}: {note}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Recursion and base cases
+# ------------------------------------------------------------------------------------------------
+
+
+def _own_nodes(func: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of ``func``'s body, not descending into nested functions, classes or lambdas."""
+    stack = list(ast.iter_child_nodes(func))
+    while stack:
+        node = stack.pop()
+        yield node
+        if not isinstance(node, (*_SCOPES, ast.Lambda)):
+            stack.extend(ast.iter_child_nodes(node))
+
+
+def recursive_calls(func: ast.AST, method: bool) -> list[ast.Call]:
+    name = func.name  # type: ignore[attr-defined]
+    calls = []
+    for node in _own_nodes(func):
+        if not isinstance(node, ast.Call):
+            continue
+        target = node.func
+        if not method and isinstance(target, ast.Name) and target.id == name:
+            calls.append(node)
+        elif method and isinstance(target, ast.Attribute) and target.attr == name and isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
+            calls.append(node)
+    return calls
+
+
+@dataclass
+class BaseCases:
+    guards: list[ast.If] = field(default_factory=list)
+    """``if``s before the first recursive call of a recursive function whose body ends in ``return``."""
+    table_cells: list[ast.AST] = field(default_factory=list)
+    """Literal first values of a dynamic-programming table: ``dp[0] = 1``, ``dp[0][0] = 0``, the ``1``
+    of ``ways = [1] + [0] * n``, the values of ``memo = {0: 0, 1: 1}``."""
+    nodes: set[int] = field(default_factory=set)
+    """``id`` of every node of the guards' tests, of their returned values and of the cells' values."""
+
+
+def _constant_index(node: ast.AST) -> bool:
+    """``name[0]``, ``name[1][0]``: subscripts by integer constants only."""
+    if not isinstance(node, ast.Subscript):
+        return False
+    if _int_value(node.slice) is None:
+        return False
+    return isinstance(node.value, ast.Name) or _constant_index(node.value)
+
+
+def find_base_cases(ctx: "ModuleContext") -> BaseCases:
+    found = BaseCases()
+    for func in ctx.functions:
+        if id(func) not in ctx.recursive_functions:
+            continue
+        body = func.body  # type: ignore[attr-defined]
+        calls = recursive_calls(func, ctx.is_method(func))
+        for stmt in body:
+            if is_docstring(stmt):
+                continue
+            if not isinstance(stmt, ast.If):
+                if any(call in calls for call in ast.walk(stmt)):
+                    break
+                continue
+            branch: Optional[ast.If] = stmt
+            while branch is not None:
+                if branch.body and isinstance(branch.body[-1], ast.Return) and not any(c in calls for c in ast.walk(branch.test)):
+                    if not any(c in calls for b in branch.body for c in ast.walk(b)):
+                        found.guards.append(branch)
+                orelse = branch.orelse
+                branch = orelse[0] if len(orelse) == 1 and isinstance(orelse[0], ast.If) else None
+            if any(call in calls for call in ast.walk(stmt)):
+                break
+    for node in ctx.nodes:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1) or ctx.function.get(id(node)) is None:
+            continue
+        value = node.value
+        if _constant_index(node.targets[0]) and _literal_number(value):
+            found.table_cells.append(value)
+        elif isinstance(node.targets[0], ast.Name):
+            if (isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add) and isinstance(value.left, ast.List)
+                    and isinstance(value.right, ast.BinOp) and isinstance(value.right.op, ast.Mult)):
+                found.table_cells.extend(e for e in value.left.elts if _literal_number(e))  # [1] + [0] * n
+            elif isinstance(value, ast.Dict) and value.keys and all(k is not None and _int_value(k) is not None for k in value.keys):
+                found.table_cells.extend(v for v in value.values if _literal_number(v))  # {0: 0, 1: 1}
+    for guard in found.guards:
+        found.nodes.update(id(n) for n in ast.walk(guard.test))
+        value = guard.body[-1].value  # type: ignore[attr-defined]
+        if value is not None:
+            found.nodes.update(id(n) for n in ast.walk(value))
+    for cell in found.table_cells:
+        found.nodes.update(id(n) for n in ast.walk(cell))
+    return found
+
+
+def _literal_number(node: ast.AST) -> bool:
+    return _int_value(node) is not None or (isinstance(node, ast.Constant) and isinstance(node.value, bool))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ class RelationalOperator(Operator):
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
         for node in ctx.nodes:
-            if not isinstance(node, ast.Compare) or not ctx.eligible(node):
-                continue
+            if not isinstance(node, ast.Compare) or not ctx.eligible(node) or ctx.in_base_case(node):
+                continue  # (a base case's bound is BASE_CASE's)
             operands = [node.left, *node.comparators]
             for i, op in enumerate(node.ops):
                 region = ctx.operator_gap(operands[i], operands[i + 1])
@@ -131,25 +131,19 @@ def _range_call(node: Optional[ast.AST]) -> bool:
 
 class ConstantOffByOne(Operator):
     code = "CONST_OBO"
-    summary = "off-by-one in an integer constant"
+    summary = "off-by-one in an integer bound or offset (a comparison or arithmetic constant)"
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
         for node in ctx.nodes:
-            if not (isinstance(node, ast.Constant) and type(node.value) is int and ctx.eligible(node)):
+            if not (isinstance(node, ast.Constant) and type(node.value) is int and ctx.eligible(node)) or ctx.in_base_case(node):
                 continue
             parent = ctx.parent.get(id(node))
             negated = isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.USub)
             holder = ctx.parent.get(id(parent)) if negated else parent
-            target = parent if negated else node
-            if _range_call(holder) and target in holder.args:  # type: ignore[union-attr]
-                continue  # RANGE_OBO's
-            if isinstance(holder, ast.Slice) or (isinstance(holder, ast.Subscript) and holder.slice is target):
-                continue  # SLICE_OBO's
-            if isinstance(holder, ast.arguments):
-                continue  # DEFAULT_ARG's
-            if isinstance(holder, ast.Call) and isinstance(holder.func, ast.Name) and holder.func.id in ("round", "print", "range"):
-                continue
+            if not isinstance(holder, (ast.Compare, ast.BinOp, ast.AugAssign)):
+                continue  # a bound or an offset; elsewhere an integer is a value (LITERAL's), an index
+                # (SLICE_OBO's), a range() bound (RANGE_OBO's) or a default (DEFAULT_ARG's)
             for delta in (1, -1):
                 new = node.value + delta
                 if new < 0 or (negated and new == 0):

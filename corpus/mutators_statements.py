@@ -26,23 +26,20 @@ from tracefix.corpus.mutators_base import (
     _replace_child,
 )
 from tracefix.corpus.mutators_expressions import _alternatives, _stringy
+from tracefix.corpus.mutators_state import MUTATING_METHODS, is_update
 from tracefix.pysource import BIN_SYMBOLS
 
 
-def _is_guard(stmt: ast.AST) -> bool:
-    return (
-        isinstance(stmt, ast.If) and not stmt.orelse and len(stmt.body) <= 3 and isinstance(stmt.body[-1], _EXITS)
-    )
-
-
-def _deletable(stmt: ast.AST) -> bool:
-    if isinstance(stmt, (ast.Assign, ast.AugAssign)):
+def _deletable(ctx: ModuleContext, stmt: ast.AST) -> bool:
+    """A statement whose absence is a *missing line*: an assignment, an annotated assignment or a call
+    that is not an update (UPDATE_DEL's) and not a guard clause (GUARD_DEL's)."""
+    if is_update(ctx, stmt):
+        return False
+    if isinstance(stmt, ast.Assign):
         return True
     if isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
         return True
-    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-        return True
-    return _is_guard(stmt)
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
 
 
 def _statement_blocks(ctx: ModuleContext) -> Iterator[tuple[ast.AST, list[ast.AST]]]:
@@ -70,14 +67,13 @@ class DeleteStatement(Operator):
         found = []
         for _, block in _statement_blocks(ctx):
             for stmt in block:
-                if not (_deletable(stmt) and ctx.eligible(stmt)) or _is_elif(ctx, stmt):
+                if not (_deletable(ctx, stmt) and ctx.eligible(stmt)):
                     continue
                 region = ctx.line_span(stmt)
                 if region is None:
                     continue
                 first_line = ctx.line_text(stmt.lineno).strip()  # type: ignore[attr-defined]
-                what = "guard clause" if isinstance(stmt, ast.If) else f"`{first_line[:60]}`"
-                found.append(ctx.site(self.code, stmt, None, f"deleted {what}", region))
+                found.append(ctx.site(self.code, stmt, None, f"deleted `{first_line[:60]}`", region))
         return found
 
     def apply(self, ctx: ModuleContext, node: ast.AST, arg: Any) -> list[TextEdit]:
@@ -97,6 +93,77 @@ _UNSWAPPABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
                 ast.Nonlocal, ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Pass)
 
 
+def _effects(stmt: ast.AST) -> tuple[set[str], set[str], bool]:
+    """``(read, written, opaque)`` of a statement: names and ``obj.attr`` paths it reads and writes
+    (a mutating method call or a subscript assignment writes its object), and whether it calls
+    anything else (whose effects are unknown)."""
+    read: set[str] = set()
+    written: set[str] = set()
+    opaque = False
+
+    def path(node: ast.AST) -> Optional[str]:
+        if isinstance(node, ast.Name):
+            return node.id
+        if isinstance(node, ast.Attribute):
+            inner = path(node.value)
+            return f"{inner}.{node.attr}" if inner else None
+        if isinstance(node, ast.Subscript):
+            return path(node.value)
+        return None
+
+    for node in ast.walk(stmt):
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
+            name = path(node)
+            if name is None:
+                continue
+            if isinstance(node.ctx, (ast.Store, ast.Del)):
+                written.add(name)
+            else:
+                read.add(name)
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in MUTATING_METHODS:
+                owner = path(func.value)
+                if owner:
+                    written.add(owner)
+            elif not (isinstance(func, ast.Name) and func.id in _PURE_CALLS):
+                # unknown code: it may change what it is given, the object it is called on, and ``self``
+                opaque = True
+                for argument in [*node.args, *(k.value for k in node.keywords)]:
+                    owner = path(argument)
+                    if owner:
+                        written.add(owner)
+                if isinstance(func, ast.Attribute):
+                    owner = path(func.value)
+                    if owner:
+                        written.add(owner.split(".")[0] if owner.startswith("self") else owner)
+    return read, written, opaque
+
+
+_PURE_CALLS = {"len", "abs", "min", "max", "sum", "sorted", "list", "dict", "set", "tuple", "str", "int", "float",
+               "bool", "range", "enumerate", "zip", "reversed", "round", "divmod", "isinstance", "repr", "ord", "chr"}
+
+
+def _overlap(a: set[str], b: set[str]) -> bool:
+    """Do two sets of paths touch the same state (``self.items`` and ``self.items.x`` do; ``self.a`` and ``self.b`` do not)?"""
+    for x in a:
+        for y in b:
+            if x == y or x.startswith(y + ".") or y.startswith(x + "."):
+                return True
+    return False
+
+
+def depends(first: ast.AST, second: ast.AST) -> bool:
+    """Whether swapping two adjacent statements can change anything: one writes what the other reads
+    or writes, or both call code whose effects are unknown.  Independent statements are skipped, as
+    their swap is an equivalent mutant."""
+    r1, w1, o1 = _effects(first)
+    r2, w2, o2 = _effects(second)
+    if o1 and o2:
+        return True  # two calls of unknown code (output, shared state): their order may matter
+    return _overlap(w1, r2 | w2) or _overlap(w2, r1)
+
+
 class SwapStatements(Operator):
     code = "STMT_SWAP"
     summary = "two adjacent statements swapped"
@@ -109,7 +176,7 @@ class SwapStatements(Operator):
                     continue
                 if not (ctx.eligible(first) and ctx.eligible(second)):
                     continue
-                if ast.dump(first) == ast.dump(second):
+                if ast.dump(first) == ast.dump(second) or not depends(first, second):
                     continue
                 a, b = ctx.line_span(first), ctx.line_span(second)
                 if a is None or b is None:
@@ -143,6 +210,8 @@ class WrongReturn(Operator):
         for node in ctx.nodes:
             if not (isinstance(node, ast.Return) and node.value is not None and ctx.eligible(node)):
                 continue
+            if ctx.in_base_case(node.value):
+                continue  # BASE_CASE's
             value = node.value
             info = ctx.function_info(node)
             shown = ctx.text(value)
@@ -160,10 +229,7 @@ class WrongReturn(Operator):
                     found.append(ctx.site(self.code, node, ("swap", None), f"return `{shown}` with the first two values swapped"))
             elif isinstance(value, ast.IfExp):
                 found.append(ctx.site(self.code, node, ("ifexp", None), f"return `{shown}` with its branches swapped"))
-            elif isinstance(value, (ast.Compare, ast.BoolOp)):
-                continue  # NEG_COND / ROR / LOR cover these
-            elif not (isinstance(value, ast.Constant) and value.value is None):
-                found.append(ctx.site(self.code, node, ("none", None), f"return `{shown}` -> return None"))
+            # comparisons and and/or are NEG_COND / ROR / LOR's; a value not returned at all is RETURN_DEL's
         return found
 
     def apply(self, ctx: ModuleContext, node: ast.AST, arg: Any) -> list[TextEdit]:
@@ -192,9 +258,6 @@ class WrongReturn(Operator):
             a, b = ctx.span(body), ctx.span(orelse)
             value.body, value.orelse = orelse, body
             return [TextEdit(a[0], a[1], _wrap_ifexp_part(ctx, orelse)), TextEdit(b[0], b[1], _wrap_ifexp_part(ctx, body))]
-        if kind == "none":
-            node.value = _const(None)  # type: ignore[attr-defined]
-            return [TextEdit(start, end, "None")]
         raise MutationError(f"unknown return mutation {kind!r}")
 
 
@@ -304,7 +367,8 @@ class SwapArguments(Operator):
     code = "ARG_SWAP"
     summary = "swapped arguments"
 
-    _SKIP = {"print", "super", "isinstance", "issubclass", "getattr", "setattr", "hasattr"}
+    _SKIP = {"print", "super", "isinstance", "issubclass", "getattr", "setattr", "hasattr", "min", "max", "gcd", "lcm", "hypot"}
+    """Builtins whose swapped arguments mean nothing, or the same (commutative)."""
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []

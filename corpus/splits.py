@@ -3,12 +3,14 @@
 Every task generated from one seed lands in the same split, so no reference program is shared
 between splits and evaluation measures generalisation to unseen programs, not memorisation.
 
-Assignment: the seeds are ordered by a salted SHA-256 of their id (a fixed pseudo-random order that
-does not depend on file order), and the first 70 % go to ``train``, the next 15 % to ``validation``
-and the rest to ``test`` (rounded so every split gets at least one seed when there are three or more).
-Ranking by hash rather than thresholding each hash keeps the split sizes at their intended ratios
-even with only ~60 seeds.  The split of each task is stored in its tags (``split:train``), next to
-its seed (``seed:seed/word_wrap``), so the corpus file alone says which task belongs where.
+Assignment: each seed id is hashed (salted SHA-256) to a number in [0, 1); below 0.70 is ``train``,
+below 0.85 ``validation``, the rest ``test``.  A seed's split therefore depends on its id alone:
+adding seed programs never moves an existing seed to another split, so a seed that was held out
+(``validation``/``test``) stays held out however the seed collection grows, and nothing tuned on
+``train`` earlier can have seen it.  (The split sizes follow the ratios only on average: with ~200
+seeds they come within a few seeds of 70/15/15.)  The split of each task is stored in its tags
+(``split:train``), next to its seed (``seed:seed/word_wrap``), so the corpus file alone says which
+task belongs where.
 """
 
 from __future__ import annotations
@@ -21,40 +23,30 @@ from tracefix.tasks.schema import Task, load_task_file
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 RATIOS: tuple[float, ...] = (0.70, 0.15, 0.15)
-SPLIT_SALT = "tracefix-split-v1"
+SPLIT_SALT = "tracefix-split-v2"
 SPLIT_TAG = "split:"
 SEED_TAG = "seed:"
 
 
-def seed_rank_key(seed_id: str) -> str:
-    return hashlib.sha256(f"{SPLIT_SALT}/{seed_id}".encode("utf-8")).hexdigest()
+def seed_position(seed_id: str) -> float:
+    """The seed's fixed place in [0, 1) (salted SHA-256 of its id): it alone decides the split."""
+    digest = hashlib.sha256(f"{SPLIT_SALT}/{seed_id}".encode("utf-8")).hexdigest()
+    return int(digest[:15], 16) / float(16**15)
+
+
+def split_of_seed(seed_id: str, ratios: Sequence[float] = RATIOS) -> str:
+    position = seed_position(seed_id) * sum(ratios)
+    bound = 0.0
+    for name, ratio in zip(SPLITS, ratios):
+        bound += ratio
+        if position < bound:
+            return name
+    return SPLITS[-1]
 
 
 def assign_splits(seed_ids: Iterable[str], ratios: Sequence[float] = RATIOS) -> dict[str, str]:
     """Map every seed id to ``train``, ``validation`` or ``test`` (see the module docstring)."""
-    ordered = sorted(set(seed_ids), key=lambda s: (seed_rank_key(s), s))
-    n = len(ordered)
-    if n == 0:
-        return {}
-    total = sum(ratios)
-    sizes = [int(n * r / total) for r in ratios]
-    # largest remainders first, then make sure no split is empty when there are enough seeds
-    remainders = sorted(range(len(ratios)), key=lambda i: -(n * ratios[i] / total - sizes[i]))
-    for i in remainders[: n - sum(sizes)]:
-        sizes[i] += 1
-    if n >= len(ratios):
-        for i in range(len(sizes)):
-            if sizes[i] == 0:
-                donor = max(range(len(sizes)), key=lambda j: sizes[j])
-                sizes[donor] -= 1
-                sizes[i] += 1
-    assignment: dict[str, str] = {}
-    cursor = 0
-    for name, size in zip(SPLITS, sizes):
-        for seed_id in ordered[cursor : cursor + size]:
-            assignment[seed_id] = name
-        cursor += size
-    return assignment
+    return {seed_id: split_of_seed(seed_id, ratios) for seed_id in sorted(set(seed_ids))}
 
 
 def tag_value(task: Task, prefix: str) -> Optional[str]:

@@ -1,0 +1,264 @@
+"""Difficulty by measurement: play the ``search`` and ``random`` baselines on every task.
+
+Each task is played in-process (:class:`~tracefix.core.environment.TraceFixRLGym`, the real
+sandbox, the default step budget of 50) by
+
+* the ``search`` agent once (it is deterministic): solved or not, in how many steps, final score;
+* the ``random`` agent :data:`RANDOM_EPISODES` times (seeds 0, 1, ...): how many episodes it solved.
+
+The difficulty is then a documented function of those numbers (:func:`difficulty_from`):
+
+==========  =======================================================================================
+``easy``    ``search`` solves it within :data:`EASY_STEPS` steps, or ``random`` solves it at least once
+``medium``  ``search`` solves it, but needs more than :data:`EASY_STEPS` steps
+``hard``    ``search`` does not solve it within the budget
+==========  =======================================================================================
+
+:data:`EASY_STEPS` was chosen on the ``train`` split only (see ``corpus/README.md``).  Nothing here
+reads the clock: an episode's outcome depends only on the task, the agent and what the sandbox
+reports, so the same corpus gives the same measurements and the same difficulties (episodes the
+sandbox could not serve are replayed from the start).  Work is spread over worker processes, each
+with its own sandbox, and results are put back in task order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import multiprocessing
+import os
+import tempfile
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, Sequence
+
+from tracefix.tasks.schema import Task, parse_task
+
+if TYPE_CHECKING:
+    from tracefix.corpus.generate import GenerationResult
+
+RANDOM_EPISODES = 4
+EASY_STEPS = 12
+"""A ``search`` solve in at most this many steps is ``easy``: about four candidate edits (an edit
+and a test run each) after reading the program and running the tests once."""
+REPLAYS = 3
+"""An episode in which the sandbox refused a step is replayed up to this many times."""
+
+ProgressCallback = Callable[[str, int, Optional[int]], None]
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """What the baselines achieved on one task."""
+
+    task_id: str
+    search_solved: bool
+    search_steps: int
+    search_score: float
+    random_solved: int
+    random_episodes: int
+
+    def line(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def difficulty_from(m: Measurement, easy_steps: int = EASY_STEPS) -> str:
+    """The band of a task from its measurement (see the module docstring)."""
+    if m.random_solved > 0 or (m.search_solved and m.search_steps <= easy_steps):
+        return "easy"
+    if m.search_solved:
+        return "medium"
+    return "hard"
+
+
+# ------------------------------------------------------------------------------------------------
+# Playing episodes (in worker processes)
+# ------------------------------------------------------------------------------------------------
+
+_records: dict[str, str] = {}
+_search_factory: Optional[Callable[[], Any]] = None
+_baselines: Optional[Any] = None
+
+
+def _init_worker(records_file: str, search_factory: Optional[Callable[[], Any]]) -> None:
+    """Worker initialiser: the task lines come through a file (JSON Lines), which keeps the pipe small."""
+    global _search_factory
+    with open(records_file, "r", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                _records[json.loads(line)["id"]] = line
+    _search_factory = search_factory
+
+
+def _play(env: Any, agent: Any, task_id: str, seed: int) -> Any:
+    from tracefix.agents.episode import play_episode
+
+    for _ in range(REPLAYS):
+        result = play_episode(env, agent, {"task_id": task_id, "seed": seed})
+        refused = any(r.observation.error and "not counted" in r.observation.error for r in result.steps)
+        if not refused:
+            return result
+    raise RuntimeError(f"the sandbox kept refusing steps of {task_id}; calibration needs a quiet sandbox")
+
+
+def measure_task(task: Task, search_factory: Optional[Callable[[], Any]] = None,
+                 random_episodes: int = RANDOM_EPISODES) -> Measurement:
+    """Play the baselines on one task (in this process, with its shared sandbox)."""
+    from tracefix.agents.random_agent import RandomAgent
+    from tracefix.agents.search import SearchAgent
+    from tracefix.core.environment import TraceFixRLGym
+    from tracefix.tasks.baseline import Baselines
+    from tracefix.tasks.registry import TaskRegistry
+
+    global _baselines
+    registry = TaskRegistry()
+    registry.add_split("calibration", [task])
+    if _baselines is None:
+        _baselines = Baselines()  # one private sandbox per process for every task's baseline
+    env = TraceFixRLGym(registry=registry, baselines=_baselines, default_split="calibration")
+    search = _play(env, (search_factory or SearchAgent)(), task.id, 0)
+    random_solved = 0
+    for episode in range(random_episodes):
+        # a fresh agent per episode: its choices then depend on (seed, task) only, not on what it played before
+        random_solved += bool(_play(env, RandomAgent(seed=episode), task.id, episode).success)
+    return Measurement(
+        task_id=task.id,
+        search_solved=bool(search.success),
+        search_steps=len(search.steps),
+        search_score=round(float(search.score), 4),
+        random_solved=random_solved,
+        random_episodes=random_episodes,
+    )
+
+
+def _measure_batch(task_ids: Sequence[str]) -> list[Measurement]:
+    results = []
+    for task_id in task_ids:
+        task = parse_task(json.loads(_records[task_id]), path="<calibration>")
+        results.append(measure_task(task, _search_factory))
+    return results
+
+
+def measure_tasks(
+    records: Sequence[dict[str, Any]],
+    *,
+    jobs: int = 1,
+    progress: Optional[ProgressCallback] = None,
+    search_factory: Optional[Callable[[], Any]] = None,
+) -> dict[str, Measurement]:
+    """Measure every task (records as JSON objects); the result does not depend on ``jobs``.
+
+    ``search_factory`` (a picklable callable) replaces the default ``SearchAgent()``, e.g. to compare
+    versions of the agent.
+    """
+    ids = [r["id"] for r in records]
+    if progress is not None:
+        progress("calibration", 0, len(ids))
+    results: dict[str, Measurement] = {}
+    if jobs <= 1:
+        for record in records:
+            results[record["id"]] = measure_task(parse_task(record, path="<calibration>"), search_factory)
+            if progress is not None:
+                progress("calibration", 1, None)
+        return results
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        records_file = handle.name
+    chunk = 8
+    batches = [ids[i : i + chunk] for i in range(0, len(ids), chunk)]
+    try:
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker, initargs=(records_file, search_factory),
+        ) as pool:
+            for batch in pool.map(_measure_batch, batches):
+                for m in batch:
+                    results[m.task_id] = m
+                if progress is not None:
+                    progress("calibration", len(batch), None)
+    finally:
+        os.unlink(records_file)
+    return results
+
+
+# ------------------------------------------------------------------------------------------------
+# Applying and reporting
+# ------------------------------------------------------------------------------------------------
+
+
+def calibrate_result(result: "GenerationResult", *, jobs: int = 1, progress: Optional[ProgressCallback] = None) -> None:
+    """Measure the generated tasks and set each one's difficulty from its measurement (in place)."""
+    measurements = measure_tasks(result.records, jobs=jobs, progress=progress)
+    apply_measurements(result, measurements)
+
+
+def apply_measurements(result: "GenerationResult", measurements: dict[str, Measurement]) -> None:
+    for i, record in enumerate(result.records):
+        record["difficulty"] = difficulty_from(measurements[record["id"]])
+        result.tasks[i] = result.tasks[i].model_copy(update={"difficulty": record["difficulty"]})
+    result.measurements = measurements
+    result.report["calibration"] = calibration_report(result.tasks, measurements)
+    from tracefix.corpus.splits import task_split
+
+    for row in result.report["splits"].values():
+        for band in ("easy", "medium", "hard"):
+            row[band] = 0
+    for task in result.tasks:
+        result.report["splits"][task_split(task) or "train"][task.difficulty] += 1
+    result.report["difficulty"] = dict(Counter(t.difficulty for t in result.tasks))
+
+
+def calibration_report(tasks: Iterable[Task], measurements: dict[str, Measurement]) -> dict[str, Any]:
+    """Solve rates and steps of both baselines per split and band (the corpus README's tables)."""
+    from tracefix.corpus.splits import task_split
+
+    rows: dict[str, dict[str, dict[str, float]]] = {}
+    groups: dict[tuple[str, str], list[Measurement]] = {}
+    for task in tasks:
+        m = measurements[task.id]
+        for split in (task_split(task) or "train", "all"):
+            for band in (task.difficulty, "all"):
+                groups.setdefault((split, band), []).append(m)
+    for (split, band), ms in sorted(groups.items()):
+        n = len(ms)
+        solved = [m for m in ms if m.search_solved]
+        rows.setdefault(split, {})[band] = {
+            "tasks": n,
+            "search_solved": round(len(solved) / n, 4),
+            "search_steps_when_solved": round(sum(m.search_steps for m in solved) / len(solved), 2) if solved else 0.0,
+            "search_score": round(sum(m.search_score for m in ms) / n, 4),
+            "random_solved": round(sum(m.random_solved for m in ms) / sum(m.random_episodes for m in ms), 4),
+        }
+    return {"easy_steps": EASY_STEPS, "random_episodes": RANDOM_EPISODES, "by_split": rows}
+
+
+def encode_measurements(measurements: dict[str, Measurement]) -> bytes:
+    """The measurements file: one JSON object per task, sorted by id, gzip without timestamp."""
+    text = "".join(json.dumps(measurements[k].line(), separators=(",", ":")) + "\n" for k in sorted(measurements))
+    buffer = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buffer, compresslevel=9, mtime=0) as handle:
+        handle.write(text.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def load_measurements(path: str | Path) -> dict[str, Measurement]:
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return {m.task_id: m for m in (Measurement(**json.loads(line)) for line in handle if line.strip())}
+
+
+def measurements_path(corpus: Path) -> Path:
+    name = corpus.name
+    for suffix in (".gz", ".jsonl", ".json"):
+        name = name.removesuffix(suffix)
+    return corpus.with_name(name + ".calibration.jsonl.gz")
+
+
+__all__ = [
+    "EASY_STEPS", "Measurement", "RANDOM_EPISODES", "apply_measurements", "calibrate_result", "calibration_report",
+    "difficulty_from", "encode_measurements", "load_measurements", "measure_task", "measure_tasks",
+    "measurements_path",
+]
