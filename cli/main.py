@@ -234,12 +234,14 @@ def tasks_verify(
 def tasks_generate(
     out: Path = typer.Option(..., "--out", help="Output file (.jsonl, or .jsonl.gz for gzip); a FILE.report.json goes next to it."),
     seed: int = typer.Option(0, "--seed", help="Generator seed: same seed files + seed + count = byte-identical output."),
-    count: int = typer.Option(1500, "--count", min=1, help="Number of verified tasks to produce."),
+    count: int = typer.Option(10000, "--count", min=1, help="Number of verified tasks to produce."),
     seeds: Optional[list[Path]] = typer.Option(None, "--seeds", help="Seed program files (default: the packaged corpus/seeds/*.jsonl)."),
     jobs: int = typer.Option(0, "--jobs", help="Parallel workers (default: all cores)."),
     budget: float = typer.Option(0.25, "--budget", help="Time limit (s) of each screening run; slower mutants are dropped."),
     timeout: float = typer.Option(2.0, "--timeout", help="timeout_s written into each task."),
     operators: Optional[str] = typer.Option(None, "--operators", help="Comma-separated mutation operators (default: all)."),
+    calibrate: bool = typer.Option(False, "--calibrate/--no-calibrate",
+                                   help="Set each task's difficulty by playing the search and random baselines on it (slow; deterministic)."),
 ) -> None:
     """Generate verified tasks by mutating correct seed programs (deterministic, parallel)."""
     import os
@@ -258,7 +260,7 @@ def tasks_generate(
             raise fail(f"unknown operator(s) {', '.join(unknown)}; known: {', '.join(OPERATORS)}")
     config = GenerateConfig(
         seed=seed, count=count, jobs=jobs or max(1, os.cpu_count() or 1), timeout_s=timeout, budget_s=budget,
-        operators=chosen,
+        operators=chosen, calibrate=calibrate,
     )
     columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=False) as progress:
@@ -267,6 +269,8 @@ def tasks_generate(
             "candidates": progress.add_task("screening candidates", total=None),
             "accepted": progress.add_task("tasks kept", total=count),
         }
+        if calibrate:
+            bars["calibration"] = progress.add_task("playing baselines", total=count)
         screened = {"total": 0}
 
         def on_progress(phase: str, advance: int, total: Optional[int]) -> None:
@@ -284,7 +288,7 @@ def tasks_generate(
             raise fail(f"the sandbox cannot run code here: {exc}")
         except (OSError, RuntimeError) as exc:
             raise fail(str(exc))
-    path, report_file = write_tasks(result.records, out, result.report)
+    path, report_file = write_tasks(result.records, out, result.report, result.measurements)
     report = result.report
     for message in report.get("seed_errors", []):
         err_console.print(Text.assemble(("seed skipped:", "yellow"), " ", message), soft_wrap=True)
@@ -304,6 +308,13 @@ def tasks_generate(
     for reason, number in report["drops"].items():
         drops.add_row(reason, str(number), DROP_REASONS.get(reason, ""))
     console.print(drops)
+    families = Table(title="bugs per family (a task with several bugs counts each)")
+    for column in ("family", "bugs", "share", "tasks"):
+        families.add_column(column, justify="left" if column == "family" else "right")
+    for name, row in report["families"].items():
+        families.add_row(name, str(row["bugs"]), f"{100 * row['share']:.1f} %", str(row["tasks"]))
+    console.print(families)
+    console.print(Text("features: " + ", ".join(f"{k} {v}" for k, v in report["features"].items())), soft_wrap=True)
     size = path.stat().st_size
     console.print(
         Text(
@@ -445,6 +456,11 @@ app.add_typer(export_app, name="export")
 from tracefix.cli.mcp import mcp_command  # noqa: E402
 from tracefix.cli.trajectories import replay_command, show_command  # noqa: E402
 
+from tracefix.cli.corpus_cli import amplify_seeds_command, calibrate_command, seeds_report_command  # noqa: E402
+
+tasks_app.command("seeds-report")(seeds_report_command)
+tasks_app.command("amplify-seeds")(amplify_seeds_command)
+tasks_app.command("calibrate")(calibrate_command)
 app.command("mcp")(mcp_command)
 app.command("replay")(replay_command)
 app.command("show")(show_command)

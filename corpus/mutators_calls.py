@@ -53,6 +53,8 @@ class WrongAttribute(Operator):
             parent = ctx.parent.get(id(node))
             if isinstance(parent, ast.Call) and parent.func is node:
                 continue  # a method call: CALL_SWAP's
+            if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "len":
+                continue  # ``len(self.a)`` -> ``len(self.b)``: parallel containers have the same length
             if isinstance(node.ctx, ast.Store) and func.name == "__init__":  # type: ignore[attr-defined]
                 continue  # the initialisation itself: a missing/renamed field is STMT_DEL's business
             cls = ctx.class_of.get(id(func))
@@ -92,7 +94,7 @@ _SWAPS: dict[str, tuple[str, ...]] = {
     "isupper": ("islower",), "islower": ("isupper",), "keys": ("values",), "values": ("keys",),
     "appendleft": ("append",), "popleft": ("pop",), "extend": ("append",),
     "union": ("intersection",), "intersection": ("union",), "difference": ("symmetric_difference",),
-    "issubset": ("issuperset",), "issuperset": ("issubset",), "str": ("repr",), "repr": ("str",),
+    "issubset": ("issuperset",), "issuperset": ("issubset",),
     "sorted": ("reversed",), "round": ("int",), "heappop": ("heappush",), "heappush": ("heappop",),
     "title": ("capitalize",), "capitalize": ("title",), "split": ("rsplit",), "rsplit": ("split",),
 }
@@ -133,7 +135,11 @@ class WrongFunction(Operator):
                 continue
             enclosing = ctx.function[id(node)]
             options: list[str] = []
-            if isinstance(target, ast.Name) and name in top_level:
+            used = not isinstance(ctx.parent.get(id(node)), ast.Expr)  # a result thrown away: a check, an update
+            if not used and (name in top_level or isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)
+                             and target.value.id in ("self", "cls")):
+                pass  # another function called for its effect alone would mostly do nothing visible
+            elif isinstance(target, ast.Name) and name in top_level:
                 options = self._siblings(top_level, name, len(node.args), enclosing)
             elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
                 cls = ctx.class_of.get(id(enclosing))

@@ -108,11 +108,15 @@ def _atoms(test: ast.AST) -> list[ast.AST]:
 
 class AddClause(Operator):
     """``if a`` -> ``if a and b`` / ``if a or b``, with ``b`` a clause the same function tests elsewhere
-    (an extra clause: the condition is more, or less, specific than it should be)."""
+    (an extra clause: the condition is more, or less, specific than it should be).
+
+    The clause is the nearest one (by line) that can change the outcome: inside ``if b:`` the clause
+    ``b`` is true, so only ``or b`` is offered; after a guard ``if b: return/raise`` it is false, so
+    only ``and b`` is (the other combination would be an equivalent mutant)."""
 
     code = "COND_ADD"
     summary = "an extra clause in a condition"
-    per_test = 2
+    per_test = 1
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
@@ -121,10 +125,13 @@ class AddClause(Operator):
         for test in tests:
             func = ctx.function[id(test)]
             by_function.setdefault(id(func), []).extend(a for a in _atoms(test) if _clause_ok(a))
+        served: set[int] = set()
         for test in tests:
             if isinstance(test, ast.Constant) or not ctx.eligible(test):
                 continue
             func = ctx.function[id(test)]
+            if id(func) in served:
+                continue  # one condition per function: most extra clauses are implied by the context
             info = ctx.function_info(test)
             own = {ast.dump(a) for a in _atoms(test)}
             seen: set[str] = set()
@@ -139,11 +146,36 @@ class AddClause(Operator):
                 seen.add(key)
                 options.append(clause)
             options.sort(key=lambda c: (abs(c.lineno - test.lineno), c.lineno, c.col_offset))  # type: ignore[attr-defined]
+            known_true, known_false = self._known_values(ctx, test)
             for clause in options[: self.per_test]:
                 text = ctx.text(clause)
-                for word in ("and", "or"):
+                key = ast.dump(clause)
+                words = ["or"] if key in known_true else ["and"] if key in known_false else ["and", "or"]
+                for word in words:
                     found.append(ctx.site(self.code, test, (text, word), f"`{ctx.text(test)[:40]}` -> `... {word} {text[:40]}`"))
+                served.add(id(func))
         return found
+
+    @staticmethod
+    def _known_values(ctx: ModuleContext, test: ast.AST) -> tuple[set[str], set[str]]:
+        """Clauses known to be true here (tests of enclosing ``if``/``while`` bodies) and known to be
+        false (tests of earlier guard clauses that exit), as ``ast.dump`` strings."""
+        true: set[str] = set()
+        false: set[str] = set()
+        child, parent = test, ctx.parent.get(id(test))
+        while parent is not None and not isinstance(parent, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if isinstance(parent, (ast.If, ast.While)) and any(child is s for s in parent.body):
+                true.update(ast.dump(a) for a in _atoms(parent.test) if not isinstance(parent.test, ast.BoolOp) or isinstance(parent.test.op, ast.And))
+            for name in ("body", "orelse"):
+                block = getattr(parent, name, None)
+                if isinstance(block, list) and any(child is s for s in block):
+                    for earlier in block[: [i for i, s in enumerate(block) if s is child][0]]:
+                        if _is_guard(earlier):
+                            test_node = earlier.test  # type: ignore[attr-defined]
+                            if not isinstance(test_node, ast.BoolOp) or isinstance(test_node.op, ast.Or):
+                                false.update(ast.dump(a) for a in _atoms(test_node))
+            child, parent = parent, ctx.parent.get(id(parent))
+        return true, false
 
     @staticmethod
     def _available(ctx: ModuleContext, info: Any, name: str, test: ast.AST) -> bool:
@@ -185,6 +217,8 @@ class DeleteGuard(Operator):
         for node in ctx.nodes:
             if not (_is_guard(node) and ctx.eligible(node)) or ctx.function.get(id(node)) is None:
                 continue
+            if _raises_lookup_error(node):
+                continue  # ``if not items: raise IndexError``: without it the lookup raises the same error
             if ctx.source.startswith("elif", ctx.span(node)[0]):
                 continue
             region = ctx.line_span(node)
@@ -203,6 +237,14 @@ class DeleteGuard(Operator):
             body.append(ast.Pass())
             return [TextEdit(region[0], region[1], f"{ctx.indent(node.lineno)}pass\n")]
         return [TextEdit(region[0], region[1], "")]
+
+
+def _raises_lookup_error(guard: ast.AST) -> bool:
+    last = guard.body[-1]  # type: ignore[attr-defined]
+    if not isinstance(last, ast.Raise) or last.exc is None:
+        return False
+    exc = last.exc.func if isinstance(last.exc, ast.Call) else last.exc
+    return isinstance(exc, ast.Name) and exc.id in ("IndexError", "KeyError", "LookupError", "StopIteration")
 
 
 _STRICTNESS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt}

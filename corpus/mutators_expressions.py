@@ -232,6 +232,8 @@ class SliceOffByOne(Operator):
                 if not int_like:
                     continue
                 for delta in (1, -1):
+                    if value is not None and (value == 0 and delta == -1 or value == -1 and delta == 1):
+                        continue  # ``x[0]`` <-> ``x[-1]`` (first <-> last) is not an off-by-one
                     shifted = _shifted(ctx, index, delta)
                     if shifted is not None:
                         found.append(ctx.site(self.code, node, ("index", delta), f"index {shifted[2]}"))

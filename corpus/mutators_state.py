@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from typing import Any, Optional
 
+from tracefix.corpus.effects import MUTATING_FUNCTIONS, MUTATING_METHODS
 from tracefix.corpus.mutators_base import (
     _FUNCS,
     ModuleContext,
@@ -23,11 +24,7 @@ from tracefix.corpus.mutators_base import (
     _replace_child,
 )
 
-MUTATING_METHODS = {
-    "append", "extend", "insert", "pop", "popleft", "appendleft", "remove", "discard", "add", "update",
-    "setdefault", "clear", "sort", "reverse", "rotate", "extendleft", "difference_update", "intersection_update",
-}
-_HEAP_CALLS = {"heappush", "heappop", "heapify", "heappushpop", "heapreplace", "insort", "insort_left", "insort_right"}
+_HEAP_CALLS = MUTATING_FUNCTIONS
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -422,7 +419,8 @@ class SwallowedException(Operator):
     summary = "swallowed exception"
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
-        defined = {f.name for f in ctx.functions}  # type: ignore[attr-defined]
+        # functions of the program that raise: a call to one of them is where an error can come from
+        defined = {f.name for f in ctx.functions if any(isinstance(n, ast.Raise) for n in ast.walk(f))}  # type: ignore[attr-defined]
         found = []
         for node in ctx.nodes:
             if not ctx.eligible(node) or ctx.function.get(id(node)) is None:

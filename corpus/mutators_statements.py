@@ -26,7 +26,8 @@ from tracefix.corpus.mutators_base import (
     _replace_child,
 )
 from tracefix.corpus.mutators_expressions import _alternatives, _stringy
-from tracefix.corpus.mutators_state import MUTATING_METHODS, is_update
+from tracefix.corpus.effects import depends, summaries
+from tracefix.corpus.mutators_state import is_update
 from tracefix.pysource import BIN_SYMBOLS
 
 
@@ -93,90 +94,28 @@ _UNSWAPPABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import,
                 ast.Nonlocal, ast.Return, ast.Raise, ast.Break, ast.Continue, ast.Pass)
 
 
-def _effects(stmt: ast.AST) -> tuple[set[str], set[str], bool]:
-    """``(read, written, opaque)`` of a statement: names and ``obj.attr`` paths it reads and writes
-    (a mutating method call or a subscript assignment writes its object), and whether it calls
-    anything else (whose effects are unknown)."""
-    read: set[str] = set()
-    written: set[str] = set()
-    opaque = False
-
-    def path(node: ast.AST) -> Optional[str]:
-        if isinstance(node, ast.Name):
-            return node.id
-        if isinstance(node, ast.Attribute):
-            inner = path(node.value)
-            return f"{inner}.{node.attr}" if inner else None
-        if isinstance(node, ast.Subscript):
-            return path(node.value)
-        return None
-
-    for node in ast.walk(stmt):
-        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
-            name = path(node)
-            if name is None:
-                continue
-            if isinstance(node.ctx, (ast.Store, ast.Del)):
-                written.add(name)
-            else:
-                read.add(name)
-        elif isinstance(node, ast.Call):
-            func = node.func
-            if isinstance(func, ast.Attribute) and func.attr in MUTATING_METHODS:
-                owner = path(func.value)
-                if owner:
-                    written.add(owner)
-            elif not (isinstance(func, ast.Name) and func.id in _PURE_CALLS):
-                # unknown code: it may change what it is given, the object it is called on, and ``self``
-                opaque = True
-                for argument in [*node.args, *(k.value for k in node.keywords)]:
-                    owner = path(argument)
-                    if owner:
-                        written.add(owner)
-                if isinstance(func, ast.Attribute):
-                    owner = path(func.value)
-                    if owner:
-                        written.add(owner.split(".")[0] if owner.startswith("self") else owner)
-    return read, written, opaque
-
-
-_PURE_CALLS = {"len", "abs", "min", "max", "sum", "sorted", "list", "dict", "set", "tuple", "str", "int", "float",
-               "bool", "range", "enumerate", "zip", "reversed", "round", "divmod", "isinstance", "repr", "ord", "chr"}
-
-
-def _overlap(a: set[str], b: set[str]) -> bool:
-    """Do two sets of paths touch the same state (``self.items`` and ``self.items.x`` do; ``self.a`` and ``self.b`` do not)?"""
-    for x in a:
-        for y in b:
-            if x == y or x.startswith(y + ".") or y.startswith(x + "."):
-                return True
-    return False
-
-
-def depends(first: ast.AST, second: ast.AST) -> bool:
-    """Whether swapping two adjacent statements can change anything: one writes what the other reads
-    or writes, or both call code whose effects are unknown.  Independent statements are skipped, as
-    their swap is an equivalent mutant."""
-    r1, w1, o1 = _effects(first)
-    r2, w2, o2 = _effects(second)
-    if o1 and o2:
-        return True  # two calls of unknown code (output, shared state): their order may matter
-    return _overlap(w1, r2 | w2) or _overlap(w2, r1)
-
-
 class SwapStatements(Operator):
     code = "STMT_SWAP"
     summary = "two adjacent statements swapped"
 
+    @staticmethod
+    def _class_name(ctx: ModuleContext, node: ast.AST) -> Optional[str]:
+        func = ctx.function.get(id(node))
+        cls = ctx.class_of.get(id(func)) if func is not None else None
+        return cls.name if cls is not None else None
+
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
+        known = summaries(ctx.tree)
         for _, block in _statement_blocks(ctx):
             for first, second in zip(block, block[1:]):
                 if isinstance(first, _UNSWAPPABLE) or isinstance(second, _UNSWAPPABLE):
                     continue
                 if not (ctx.eligible(first) and ctx.eligible(second)):
                     continue
-                if ast.dump(first) == ast.dump(second) or not depends(first, second):
+                func = ctx.function.get(id(first))
+                constructor = func is not None and getattr(func, "name", "") == "__init__"
+                if ast.dump(first) == ast.dump(second) or not depends(first, second, known, self._class_name(ctx, first), constructor):
                     continue
                 a, b = ctx.line_span(first), ctx.line_span(second)
                 if a is None or b is None:

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Iterator, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, ValidationError, field_validator, model_validator
 
 from tracefix.core.constants import MAX_TIMEOUT_S
 from tracefix.tasks.codec import ValueDecodeError, decode_value
@@ -189,7 +189,7 @@ def parse_task(data: Any, *, path: str = "<task>", line: int = 1) -> Task:
         raise TaskFileError(path, line, problems) from None
 
 
-def parse_task_line(raw: str, *, path: str = "<task>", line: int = 1) -> Task:
+def parse_task_line(raw: str, *, path: str = "<task>", line: int = 1, shared: Optional["SharedParts"] = None) -> Task:
     """Parse one JSON Lines line as a task; bad JSON and bad fields both raise :class:`TaskFileError`."""
     text = raw.rstrip("\r\n")
     try:
@@ -198,6 +198,8 @@ def parse_task_line(raw: str, *, path: str = "<task>", line: int = 1) -> Task:
         raise TaskFileError(path, line, [f"(task): invalid JSON: {describe_json_error(exc, text)}"]) from None
     except (ValueError, RecursionError) as exc:  # integers too long to convert, nesting too deep
         raise TaskFileError(path, line, [f"(task): invalid JSON: {exc}"]) from None
+    if shared is not None:
+        data = shared.share(data)
     return parse_task(data, path=path, line=line)
 
 
@@ -226,17 +228,59 @@ def read_lines(path: Path) -> Iterator[str]:
             yield from handle
 
 
+_TESTS = TypeAdapter(list[TaskTest])
+_SHARED_TEXTS = ("title", "description", "reference_code", "setup_code", "source", "license")
+
+
+class SharedParts:
+    """Parts many tasks of one file have in common, validated and stored once.
+
+    A generated corpus holds tens of tasks per seed program, each with the seed's description,
+    reference and tests: validating those tests once and letting the tasks share one copy of them
+    makes loading the 10,000-task corpus several times faster and its memory a fraction.  A part
+    that does not validate is left alone, so the task's own validation reports it with its path.
+    """
+
+    def __init__(self) -> None:
+        self._tests: dict[str, list[TaskTest]] = {}
+        self._texts: dict[str, str] = {}
+
+    def share(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        tests = data.get("tests")
+        if isinstance(tests, list) and tests:
+            key = json.dumps(tests, sort_keys=True, ensure_ascii=False)
+            shared = self._tests.get(key)
+            if shared is None:
+                try:
+                    shared = _TESTS.validate_python(tests, strict=True)
+                except ValidationError:
+                    shared = None
+                else:
+                    self._tests[key] = shared
+            if shared is not None:
+                data["tests"] = shared
+        for name in _SHARED_TEXTS:
+            value = data.get(name)
+            if isinstance(value, str):
+                data[name] = self._texts.setdefault(value, value)
+        return data
+
+
 def load_task_file(path: str | Path, *, collect_errors: bool = False) -> tuple[list[Task], list[TaskFileError]]:
     """Read every task of a file; with ``collect_errors`` keep going past bad lines and return them."""
     path = Path(path)
     tasks: list[Task] = []
     errors: list[TaskFileError] = []
     ids: dict[str, int] = {}
+    shared = SharedParts()
     for number, raw in enumerate(read_lines(path), start=1):
         if not raw.strip():
             continue
         try:
-            task = parse_task_line(raw, path=str(path), line=number)
+            task = parse_task_line(raw, path=str(path), line=number, shared=shared)
             if task.id in ids:
                 raise TaskFileError(str(path), number, [f"id: duplicate id {task.id!r} (first on line {ids[task.id]})"])
             ids[task.id] = number

@@ -10,6 +10,7 @@ from typing import Optional, Sequence
 from tracefix.agents.repair.builder import Candidate
 from tracefix.agents.repair.expressions import _ExpressionEdits
 from tracefix.agents.repair.failures import SOLUTION_FILE, Failure
+from tracefix.agents.repair.inverses import _InverseEdits
 from tracefix.agents.repair.localise import localise
 from tracefix.agents.repair.program import Program
 from tracefix.agents.repair.statements import _StatementEdits
@@ -17,7 +18,7 @@ from tracefix.agents.repair.structural import _StructuralEdits
 from tracefix.core.context import join_lines
 
 
-class _Builder(_ExpressionEdits, _StatementEdits, _StructuralEdits):
+class _Builder(_ExpressionEdits, _StatementEdits, _StructuralEdits, _InverseEdits):
     """Collects candidates for one program and one localisation."""
 
     # -- driver -------------------------------------------------------------------------------------
@@ -51,7 +52,11 @@ class _Builder(_ExpressionEdits, _StatementEdits, _StructuralEdits):
                     self.condition(test)
             if isinstance(node, ast.stmt):
                 self.statement(node)
+            if not (isinstance(node, ast.Constant) and not self._in_code(node)):
+                self.inverse_node(node)
         self.mutable_defaults()
+        self.final_returns()
+        self.missing_updates()
         self.shared_state()
         self.aliasing()
         self.guards()

@@ -46,6 +46,12 @@ _BUILTIN_SWAPS = {
     "extend": ("append", 0.35), "remove": ("discard", 0.2), "sort": ("reverse", 0.1), "sorted": ("reversed", 0.1),
     "isdigit": ("isalpha", 0.2), "isalpha": ("isdigit", 0.2), "rstrip": ("strip", 0.3), "lstrip": ("strip", 0.3),
     "strip": ("rstrip", 0.2),
+    "find": ("rfind", 0.4), "rfind": ("find", 0.4), "index": ("rindex", 0.3), "rindex": ("index", 0.3),
+    "partition": ("rpartition", 0.4), "rpartition": ("partition", 0.4), "ljust": ("rjust", 0.4), "rjust": ("ljust", 0.4),
+    "keys": ("values", 0.3), "values": ("keys", 0.3), "issubset": ("issuperset", 0.4), "issuperset": ("issubset", 0.4),
+    "union": ("intersection", 0.3), "intersection": ("union", 0.3), "title": ("capitalize", 0.3), "capitalize": ("title", 0.3),
+    "rsplit": ("split", 0.3), "isupper": ("islower", 0.3), "islower": ("isupper", 0.3), "isalnum": ("isalpha", 0.2),
+    "appendleft": ("append", 0.3), "reversed": ("sorted", 0.2), "int": ("round", 0.1), "round": ("int", 0.2),
 }
 
 

@@ -75,6 +75,27 @@ def span(values):
     lo = min(values)
     hi = max(values)
     return hi - lo, lo
+
+
+def power(base, exp):
+    if exp == 0:
+        return 1
+    return base * power(base, exp - 1)
+
+
+def sorted_copy(items):
+    result = list(items)
+    result.sort()
+    return result
+
+
+def count_in_window(values, low, high):
+    count = 0
+    for value in values:
+        if value >= low:
+            if value <= high:
+                count += 1
+    return count
 '''
 
 
@@ -111,6 +132,9 @@ TOY_TESTS = [
     _test("safe_ratio", _eval("safe_ratio(6, 3)", 2.0), _eval("safe_ratio(1, 0)", None)),
     _test("span", _eval("span([3, 1, 4])", {"$tuple": [3, 1]})),
     _test("span_single_hidden", _eval("span([5])", {"$tuple": [0, 5]}), visible=False),
+    _test("power", _eval("power(2, 3)", 8), _eval("power(5, 0)", 1)),
+    _test("sorted_copy", {"exec": "data = [3, 1, 2]"}, _eval("sorted_copy(data)", [1, 2, 3]), _eval("data", [3, 1, 2])),
+    _test("count_in_window", _eval("count_in_window([1, 5, 9], 2, 8)", 1), _eval("count_in_window([2, 8], 2, 8)", 2)),
 ]
 
 TOY_SEED = {

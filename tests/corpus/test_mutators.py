@@ -27,7 +27,7 @@ EXPECTED = {
     "NEG_COND": ("if not b:", "if b:"),
     "LOR": ("value < low or value > high", "value < low and value > high"),
     "VAR_SWAP": ("value < low or", "value < high or"),
-    "STMT_DEL": ("        self.count += 1\n", ""),
+    "STMT_DEL": ("    total = 0\n", ""),
     "STMT_SWAP": (
         "        if value:\n            total += value\n        totals.append(total)\n",
         "        totals.append(total)\n        if value:\n            total += value\n",
@@ -38,12 +38,25 @@ EXPECTED = {
     "ARG_SWAP": ("range(start, len(items))", "range(len(items), start)"),
     "LOOP_EXIT": ("            found = value\n            break\n", "            found = value\n            continue\n"),
     "EXC_TYPE": ('raise ValueError("limit must be positive")', 'raise TypeError("limit must be positive")'),
+    "ATTR_SWAP": ("self.count += 1", "self.total += 1"),
+    "COND_DROP": ("value < low or value > high", "value > high"),
+    "COND_ADD": ("if value >= low:", "if value >= low or value <= high:"),
+    "GUARD_DEL": ("    if not b:\n        return None\n", ""),
+    "BASE_CASE": ("if exp == 0:", "if exp == 1:"),
+    "UPDATE_DEL": ("        self.count += 1\n", ""),
+    "OPERAND_SWAP": ("return hi - lo, lo", "return lo - hi, lo"),
+    "CALL_SWAP": ("lo = min(values)", "lo = max(values)"),
+    "LITERAL": ("    total = 0\n", "    total = 1\n"),
+    "RETURN_DEL": ("    return total\n", ""),
+    "ALIAS": ("result = list(items)", "result = items"),
+    "MUT_DEFAULT": ("def running_totals(values):\n    totals = []\n", "def running_totals(values, totals=[]):\n"),
+    "EXC_SWALLOW": ('raise ValueError("amount must be positive")', "return None"),
 }
 
 
 def test_every_operator_has_an_expectation():
     assert set(EXPECTED) == set(OPERATORS)
-    assert len(OPERATORS) >= 14
+    assert len(OPERATORS) >= 29
 
 
 @pytest.mark.parametrize("op", list(OPERATORS))
