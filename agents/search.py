@@ -25,8 +25,10 @@ It never reads the task registry, the reference code or hidden tests; the enviro
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import logging
+import re
 from typing import Optional
 
 from tracefix.agents.base import Agent
@@ -43,6 +45,28 @@ RUN = CodeAction(action_type=ActionType.RUN_TESTS)
 UNDO = CodeAction(action_type=ActionType.UNDO_EDIT)
 SUBMIT = CodeAction(action_type=ActionType.SUBMIT)
 REJECTED_DISCOUNT = 0.3
+NEARER_MARGIN = 0.1
+"""An edit that passes no new test is still kept when no failing test's result moves away from what
+it expects and one comes this much closer (similarity of expected and actual, see
+:func:`closeness_by_test`): the first of two bugs that fail the same tests has been fixed."""
+MAX_NEARER = 2
+NEARER_AFTER = 8
+"""... and only once this many edits in a row passed no new test (a single bug is usually fixed sooner)."""
+"""At most this many such edits in a row without a new passing test."""
+_EXPECTED_GOT = re.compile(r"expected (?P<expected>.*?)(?: \(relative tolerance [^)]*\))?, got (?P<got>.*)$", re.DOTALL)
+
+
+def closeness_by_test(failures: list[Failure]) -> dict[str, float]:
+    """How close each failing test's result is to what it expects: for ``expected E, got G`` the
+    similarity of the two texts (0..1); a raised exception or a time-out counts 0."""
+    found: dict[str, float] = {}
+    for failure in failures:
+        match = _EXPECTED_GOT.search(failure.message)
+        value = 0.0
+        if match and "raised" not in failure.message.split(":", 1)[0]:
+            value = difflib.SequenceMatcher(None, match.group("expected"), match.group("got"), autojunk=False).ratio()
+        found[failure.name] = round(value, 6)
+    return found
 
 
 def _digest(lines: list[str] | tuple[str, ...]) -> str:
@@ -90,6 +114,9 @@ class SearchAgent(Agent):
         self.env_lines: Optional[list[str]] = None
         self.best_lines: Optional[list[str]] = None
         self.best_passed = -1
+        self.best_closeness: dict[str, float] = {}
+        self.nearer_steps = 0
+        self.tries_since_gain = 0
         self.tests_total = 0
         self.queue: list[Candidate] = []
         self.tried: set[str] = set()
@@ -164,11 +191,23 @@ class SearchAgent(Agent):
         self.tests_total = observation.tests_total or len(results)
         passed = observation.tests_passed if observation.tests_passed is not None else sum(r.passed for r in results)
         failures = [Failure.parse(r.name, r.message) for r in results if not r.passed]
-        if self.best_lines is None or passed > self.best_passed:
+        close = closeness_by_test(failures)
+        gained = self.best_lines is None or passed > self.best_passed
+        # two bugs that fail the same tests: fixing one passes no new test, but brings the results closer
+        self.tries_since_gain = 0 if gained else self.tries_since_gain + 1
+        nearer = (not gained and passed == self.best_passed and self.nearer_steps < MAX_NEARER
+                  and self.tries_since_gain > NEARER_AFTER
+                  and set(close) == set(self.best_closeness)
+                  and all(close[name] >= self.best_closeness[name] for name in close)
+                  and any(close[name] > self.best_closeness[name] + NEARER_MARGIN for name in close))
+        if gained or nearer:
             if self.current is not None:
-                self.history.append(f"kept {self.current.note} ({self.best_passed} -> {passed} visible)")
+                how = f"{self.best_passed} -> {passed} visible" if gained else "closer results"
+                self.history.append(f"kept {self.current.note} ({how})")
+            self.nearer_steps = 0 if gained else self.nearer_steps + 1
             self.best_lines = list(self.env_lines)
             self.best_passed = passed
+            self.best_closeness = close
             self.tried.add(_digest(self.best_lines))
             if passed < self.tests_total:
                 self.queue = self._generate(failures)

@@ -6,8 +6,9 @@ longer, a number one larger.  :func:`amplify` looks for them mechanically:
 
 1. every existing test is copied with **one literal changed** (an integer ±1 or doubled, a string
    with a space added or its case changed, a list with its last element dropped or repeated, a
-   boolean flipped ...), a fixed number of variants per test, chosen by a random generator seeded
-   with the seed's id (so the result is the same every time);
+   boolean flipped ...), or two, a fixed number of variants per test, chosen by a random generator
+   seeded with the seed's id (so the result is the same every time); and once with all its steps
+   run **twice in a row** (state that leaks from one object or call to the next shows then);
 2. the **reference** runs every variant in the sandbox; its results become the variant's
    expectations (``expect``, or ``raises`` when it raises an exception type the seed's own tests
    already expect); a variant whose setup step fails, or whose result cannot be compared, is dropped;
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from tracefix.corpus.generate import Seed
     from tracefix.sandbox import Sandbox
 
-VARIANTS_PER_TEST = 12
+VARIANTS_PER_TEST = 16
 AMPLIFIED_PREFIX = "amplified_"
 MAX_NEW_TESTS = 8
 
@@ -53,7 +54,7 @@ def _literal_changes(node: ast.AST) -> list[ast.AST]:
         elif isinstance(value, float):
             options = [value * 2 if value else 1.5, value + 0.5]
         elif isinstance(value, str) and len(value) <= 60:
-            options = [value + " ", " " + value, value.upper() if value.lower() == value else value.lower()]
+            options = [value + " ", " " + value, f" {value} ", value.upper() if value.lower() == value else value.lower()]
             if len(value) > 1:
                 options += [value[:-1], value + value[-1]]
         return [ast.Constant(value=v) for v in dict.fromkeys(options) if v != value or type(v) is not type(value)]
@@ -85,7 +86,8 @@ def _step_source(step: ExecStep | EvalStep) -> str:
 
 
 def variants(test: TaskTest, rng: random.Random, count: int = VARIANTS_PER_TEST) -> list[list[tuple[str, str]]]:
-    """Up to ``count`` copies of ``test`` as ``[(kind, source), ...]`` with one literal changed each."""
+    """Up to ``count`` copies of ``test`` as ``[(kind, source), ...]`` with one literal changed each
+    (and as many again with two literals changed)."""
     parsed = []
     for step in test.steps:
         mode = "exec" if isinstance(step, ExecStep) else "eval"
@@ -96,26 +98,35 @@ def variants(test: TaskTest, rng: random.Random, count: int = VARIANTS_PER_TEST)
     sites = [(i, p) for i, (_, tree) in enumerate(parsed) for p in _positions(tree)]
     options = [(i, p, change) for i, p in sites for change in _literal_changes(p[3])]
     rng.shuffle(options)
+    singles = [[option] for option in options]
     result: list[list[tuple[str, str]]] = []
-    seen: set[tuple[str, ...]] = set()
-    for index, (parent, name, position, node), change in options:
-        if len(result) >= count:
-            break
-        if position is None:
-            setattr(parent, name, change)
-        else:
-            getattr(parent, name)[position] = change
-        try:
-            steps = [(mode, ast.unparse(tree)) for mode, tree in parsed]
-        finally:
-            if position is None:
-                setattr(parent, name, node)
-            else:
-                getattr(parent, name)[position] = node
-        key = tuple(source for _, source in steps)
-        if key not in seen and key != tuple(_step_source(s) for s in test.steps):
-            seen.add(key)
-            result.append(steps)
+    original = [(mode, _step_source(step)) for (mode, _), step in zip(parsed, test.steps)]
+    if len(original) > 1 or original[0][0] == "eval":
+        # the whole test twice in a row: state that leaks from one object or call to the next shows
+        result.append(original + original)
+    pairs = [[a, b] for a, b in zip(options[::2], options[1::2]) if a[1][3] is not b[1][3]]
+    seen: set[tuple[str, ...]] = {tuple(_step_source(s) for s in test.steps)}
+    for group, limit in ((singles, count), (pairs, 2 * count)):
+        for changes in group:
+            if len(result) >= limit:
+                break
+            for _, (parent, name, position, _node), change in changes:
+                if position is None:
+                    setattr(parent, name, change)
+                else:
+                    getattr(parent, name)[position] = change
+            try:
+                steps = [(mode, ast.unparse(tree)) for mode, tree in parsed]
+            finally:
+                for _, (parent, name, position, node), _change in reversed(changes):
+                    if position is None:
+                        setattr(parent, name, node)
+                    else:
+                        getattr(parent, name)[position] = node
+            key = tuple(source for _, source in steps)
+            if key not in seen:
+                seen.add(key)
+                result.append(steps)
     return result
 
 

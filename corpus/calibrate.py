@@ -80,17 +80,19 @@ def difficulty_from(m: Measurement, easy_steps: int = EASY_STEPS) -> str:
 
 _records: dict[str, str] = {}
 _search_factory: Optional[Callable[[], Any]] = None
+_random_episodes = RANDOM_EPISODES
 _baselines: Optional[Any] = None
 
 
-def _init_worker(records_file: str, search_factory: Optional[Callable[[], Any]]) -> None:
+def _init_worker(records_file: str, search_factory: Optional[Callable[[], Any]], random_episodes: int) -> None:
     """Worker initialiser: the task lines come through a file (JSON Lines), which keeps the pipe small."""
-    global _search_factory
+    global _search_factory, _random_episodes
     with open(records_file, "r", encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
                 _records[json.loads(line)["id"]] = line
     _search_factory = search_factory
+    _random_episodes = random_episodes
 
 
 def _play(env: Any, agent: Any, task_id: str, seed: int) -> Any:
@@ -138,7 +140,7 @@ def _measure_batch(task_ids: Sequence[str]) -> list[Measurement]:
     results = []
     for task_id in task_ids:
         task = parse_task(json.loads(_records[task_id]), path="<calibration>")
-        results.append(measure_task(task, _search_factory))
+        results.append(measure_task(task, _search_factory, _random_episodes))
     return results
 
 
@@ -148,6 +150,7 @@ def measure_tasks(
     jobs: int = 1,
     progress: Optional[ProgressCallback] = None,
     search_factory: Optional[Callable[[], Any]] = None,
+    random_episodes: int = RANDOM_EPISODES,
 ) -> dict[str, Measurement]:
     """Measure every task (records as JSON objects); the result does not depend on ``jobs``.
 
@@ -160,7 +163,7 @@ def measure_tasks(
     results: dict[str, Measurement] = {}
     if jobs <= 1:
         for record in records:
-            results[record["id"]] = measure_task(parse_task(record, path="<calibration>"), search_factory)
+            results[record["id"]] = measure_task(parse_task(record, path="<calibration>"), search_factory, random_episodes)
             if progress is not None:
                 progress("calibration", 1, None)
         return results
@@ -173,7 +176,7 @@ def measure_tasks(
     try:
         with ProcessPoolExecutor(
             max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_init_worker, initargs=(records_file, search_factory),
+            initializer=_init_worker, initargs=(records_file, search_factory, random_episodes),
         ) as pool:
             for batch in pool.map(_measure_batch, batches):
                 for m in batch:

@@ -30,6 +30,21 @@ def _kinds_clash(a: Optional[str], b: Optional[str]) -> bool:
     return a is not None and b is not None and a != b
 
 
+def _truth_test(ctx: ModuleContext, node: ast.AST) -> bool:
+    """Is ``node`` used only for its truth value (``if x``, ``not x``, ``x and y``)?"""
+    parent = ctx.parent.get(id(node))
+    if isinstance(parent, ast.UnaryOp) and isinstance(parent.op, ast.Not) or isinstance(parent, ast.BoolOp):
+        return True
+    return isinstance(parent, (ast.If, ast.While, ast.IfExp, ast.Assert)) and parent.test is node
+
+
+def _in_raise(ctx: ModuleContext, node: ast.AST) -> bool:
+    parent = ctx.parent.get(id(node))
+    while parent is not None and not isinstance(parent, ast.stmt):
+        parent = ctx.parent.get(id(parent))
+    return isinstance(parent, ast.Raise)
+
+
 class WrongAttribute(Operator):
     """``self.head`` -> ``self.tail``, ``node.left`` -> ``node.right``: another attribute of the same class."""
 
@@ -55,6 +70,8 @@ class WrongAttribute(Operator):
                 continue  # a method call: CALL_SWAP's
             if isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and parent.func.id == "len":
                 continue  # ``len(self.a)`` -> ``len(self.b)``: parallel containers have the same length
+            if _truth_test(ctx, node) or _in_raise(ctx, node):
+                continue  # ... and the same truth value; an exception's arguments are not what tests check
             if isinstance(node.ctx, ast.Store) and func.name == "__init__":  # type: ignore[attr-defined]
                 continue  # the initialisation itself: a missing/renamed field is STMT_DEL's business
             cls = ctx.class_of.get(id(func))
@@ -331,10 +348,17 @@ class WrongLiteral(Operator):
 
     @staticmethod
     def _message(ctx: ModuleContext, node: ast.AST) -> bool:
-        """The text of an exception (``raise ValueError("...")``): tests check the type, not the words."""
+        """The text of an exception (``raise ValueError("...")``): tests check the type, not the words;
+        or a codec name (``"utf-8"`` as ``encode``/``decode``/``open`` argument), which ignores case."""
         parent = ctx.parent.get(id(node))
         grand = ctx.parent.get(id(parent)) if parent is not None else None
-        return isinstance(parent, ast.Call) and isinstance(grand, ast.Raise)
+        if isinstance(parent, ast.Call) and isinstance(grand, ast.Raise):
+            return True
+        if isinstance(parent, ast.keyword) and parent.arg in ("encoding", "errors"):
+            return True
+        func = parent.func if isinstance(parent, ast.Call) else None
+        name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+        return name in ("encode", "decode", "open", "bytes", "str")
 
     def apply(self, ctx: ModuleContext, node: ast.AST, arg: Any) -> list[TextEdit]:
         kind, new = arg

@@ -369,6 +369,13 @@ def _alternatives(info: FunctionInfo, name: str, line: int) -> list[str]:
     ]
 
 
+def _inside_raise(ctx: ModuleContext, node: ast.AST) -> bool:
+    parent = ctx.parent.get(id(node))
+    while parent is not None and not isinstance(parent, ast.stmt):
+        parent = ctx.parent.get(id(parent))
+    return isinstance(parent, ast.Raise)
+
+
 class WrongVariable(Operator):
     code = "VAR_SWAP"
     summary = "wrong variable of the same type in scope"
@@ -379,6 +386,8 @@ class WrongVariable(Operator):
             parent = ctx.parent.get(id(node))
             if isinstance(parent, ast.Return):
                 continue  # RET's
+            if _inside_raise(ctx, node):
+                continue  # an exception's arguments are not what tests check
             siblings = {n.id for n in ast.walk(parent) if isinstance(n, ast.Name)} if isinstance(parent, (ast.Subscript, ast.BinOp, ast.Compare, ast.Call)) else set()
             for other in [o for o in _alternatives(info, node.id, node.lineno) if o not in siblings][:3]:
                 found.append(ctx.site(self.code, node, other, f"`{node.id}` -> `{other}`"))

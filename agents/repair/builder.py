@@ -8,6 +8,7 @@ from typing import Sequence
 
 from tracefix.agents.repair.failures import Failure
 from tracefix.agents.repair.program import Program
+from tracefix.agents.repair.ranking import rank_score, symptom_of
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,10 @@ class Candidate:
     line: int
     priority: float
     note: str
+    prior: float = 0.0
+    """The edit's own prior (how often this kind of edit is the fix)."""
+    susp: float = 0.0
+    """Suspiciousness of its line (after any floor): ``priority`` is a function of both."""
 
 
 class _BuilderBase:
@@ -32,6 +37,7 @@ class _BuilderBase:
         self.expected_exceptions = {f.expected_exception for f in failures if f.expected_exception}
         self.raised = {f.exception for f in failures if f.exception}
         self.defaults_used = self._defaults_used_by_failures()
+        self.symptom = symptom_of(failures)
 
     def susp(self, line: int) -> float:
         return self.scores.get(line, 0.02)
@@ -76,10 +82,11 @@ class _BuilderBase:
         key = tuple(new_lines)
         if key == tuple(self.p.lines):
             return
-        priority = max(self.susp(line), floor) * prior
+        susp = max(self.susp(line), floor)
+        priority = rank_score(operator, prior, susp, self.symptom)
         old = self.found.get(key)
         if old is None or old.priority < priority:
-            self.found[key] = Candidate(key, operator, line, round(priority, 6), f"line {line}: {note}")
+            self.found[key] = Candidate(key, operator, line, round(priority, 6), f"line {line}: {note}", prior, susp)
 
     def replace(self, node: ast.AST, text: str, operator: str, prior: float, note: str, floor: float = 0.0) -> None:
         a, b = self.p.span(node)
