@@ -74,10 +74,18 @@ def serve(
 # -- doctor -----------------------------------------------------------------------------------------
 @app.command()
 def doctor() -> None:
-    """Show which sandbox tiers this host supports and which one runs untrusted code."""
+    """Show which sandbox tiers this host supports and which one runs untrusted code, and why."""
+    from tracefix.sandbox import SandboxConfig, SandboxConfigError, resolve_tier
     from tracefix.sandbox.detect import describe
 
-    console.print(describe(), markup=False, highlight=False)
+    console.print(describe(), markup=False, highlight=False, soft_wrap=True)
+    try:
+        choice = resolve_tier(SandboxConfig())
+    except SandboxConfigError as exc:
+        raise fail(f"invalid sandbox settings: {exc}")
+    if choice.refusal:
+        raise fail(f"in force: nothing runs: {choice.describe()}")
+    console.print(Text(f"in force: {choice.describe()}"), soft_wrap=True)
 
 
 # -- tasks ------------------------------------------------------------------------------------------
