@@ -121,7 +121,12 @@ def build_program(code: str, task: Task, tests: Iterable[TaskTest]) -> Program:
 
 
 def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """At most ``limit`` characters, keeping both ends: the start says which step failed, the end of
+    a traceback says what was raised."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return text[:head] + " ... " + text[-(limit - head - 5):]
 
 
 _REPR = reprlib.Repr()
