@@ -111,6 +111,23 @@ TOY_TESTS = [
     _test("safe_ratio", _eval("safe_ratio(6, 3)", 2.0), _eval("safe_ratio(1, 0)", None)),
     _test("span", _eval("span([3, 1, 4])", {"$tuple": [3, 1]})),
     _test("span_single_hidden", _eval("span([5])", {"$tuple": [0, 5]}), visible=False),
+    # Hidden tests that check computed values of every function: each mutant must fail one of them
+    # (a *decisive* hidden test), or hard-coded visible answers could not be told from a fix.
+    _test("counter_hidden", {"exec": "c = Counter(3)"}, _eval("[c.add(2), c.add(2), c.add(2)]", [False, False, True]),
+          _eval("(c.count, c.total)", {"$tuple": [3, 6]}), visible=False),
+    _test("counter_limit_one_hidden", {"exec": "c = Counter(1)"}, _eval("(c.limit, c.add(7), c.total)", {"$tuple": [1, True, 7]}),
+          visible=False),
+    _test("counter_refuses_zero_hidden", {"exec": "c = Counter(5)"},
+          {"exec": "try:\n    c.add(0)\n    outcome = 'accepted'\nexcept ValueError:\n    outcome = 'refused'"},
+          _eval("(outcome, c.count, Counter().limit)", {"$tuple": ["refused", 0, 3]}), visible=False),
+    _test("first_index_hidden", _eval("[first_index([7, 8, 7], 7, 1), first_index([], 1), first_index([2, 2], 2)]", [2, -1, 0]),
+          visible=False),
+    _test("clipped_sum_hidden", _eval("clipped_sum([-1, 0, 3, 9, 4], 0, 4)", 7), visible=False),
+    _test("first_negative_hidden", _eval("[first_negative([0, -5, -6]), first_negative([])]", [-5, None]), visible=False),
+    _test("running_totals_hidden", _eval("running_totals([0, 2, 5])", [0, 2, 7]), visible=False),
+    _test("middle_hidden", _eval("middle([9, 8, 7, 6, 5])", [8, 7, 6]), visible=False),
+    _test("safe_ratio_hidden", _eval("[safe_ratio(7, 2), safe_ratio(0, 0)]", [3.5, None]), visible=False),
+    _test("span_hidden", _eval("span([2, 9, 4])", {"$tuple": [7, 2]}), visible=False),
 ]
 
 TOY_SEED = {
@@ -134,6 +151,7 @@ ABS_TESTS = [
     _test("negative", _eval("magnitude(-3)", 3)),
     _test("positive", _eval("magnitude(4)", 4)),
     _test("zero", _eval("magnitude(0)", 0), visible=False),
+    _test("mixed", _eval("[magnitude(-7), magnitude(5), magnitude(-2)]", [7, 5, 2]), visible=False),
 ]
 
 
