@@ -90,16 +90,20 @@ def doctor() -> None:
 
 # -- tasks ------------------------------------------------------------------------------------------
 def _registry(tasks_file: Optional[Path] = None):
+    """The served tasks, plus ``tasks_file`` as a split of its own (every bad line reported)."""
+    from tracefix.corpus.importer import TaskFileRejected, registry_with_file
     from tracefix.tasks.registry import default_registry
-    from tracefix.tasks.schema import TaskFileError
 
-    registry = default_registry()
-    if tasks_file is not None:
-        try:
-            registry.add_file(tasks_file)
-        except (TaskFileError, OSError) as exc:
-            raise fail(str(exc))
-    return registry
+    if tasks_file is None:
+        return default_registry()
+    try:
+        return registry_with_file(tasks_file)
+    except TaskFileRejected as exc:
+        for message in exc.messages:
+            err_console.print(Text(message), soft_wrap=True)
+        raise fail(f"{tasks_file}: fix the lines above (the task format: {TASK_FORMAT_DOC})")
+    except OSError as exc:
+        raise fail(f"{tasks_file}: cannot read: {exc}")
 
 
 def _selected_tasks(registry, split: str):

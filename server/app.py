@@ -187,24 +187,18 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 def registry_with_file(path: str) -> "TaskRegistry":
-    """The default tasks plus the tasks of ``path`` as their own split.
+    """The default tasks plus the tasks of ``path``; on any problem the importer's report goes to
+    stderr and the process exits with status 2 before serving anything."""
+    from tracefix.corpus.importer import TaskFileRejected
+    from tracefix.corpus.importer import registry_with_file as checked_registry
 
-    The file is checked by the importer (format, ids unique and not already served, split name free;
-    not the sandbox verification, which ``tracefix tasks import`` runs).  When it has a problem, the
-    importer's report goes to stderr and the process exits with status 2 before serving anything.
-    """
-    from tracefix.corpus.importer import import_tasks
-    from tracefix.tasks.registry import default_registry
-
-    registry = default_registry()
-    result = import_tasks(path, registry=registry, verify=False)
-    if not result.ok:
-        for message in result.messages():
+    try:
+        return checked_registry(path)
+    except TaskFileRejected as exc:
+        for message in exc.messages:
             print(message, file=sys.stderr)
         print(f"error: not serving {path}: fix the lines above (the task format: docs/task-format.md)", file=sys.stderr)
-        raise SystemExit(2)
-    registry.add_split(result.split, result.tasks)
-    return registry
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
