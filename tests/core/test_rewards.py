@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.helpers import EASY_FIX, EASY_TASK, RESET, RUN, SUBMIT, UNDO, VIEW, replace
+from tests.helpers import EASY_FIX, EASY_TASK, RUN, SUBMIT, UNDO, VIEW, replace
 from tracefix.core import constants as C
 from tracefix.core.environment import TraceFixRLGym
 from tracefix.models import ActionType, CodeAction

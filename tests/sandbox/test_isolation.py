@@ -8,7 +8,6 @@ zygote, fill the temporary directory, forge result frames.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import secrets
