@@ -16,13 +16,15 @@ Two back ends, chosen when the instance is built:
   size), closed when the instance is closed or garbage-collected.
 
 Use ``functools.partial(TraceFixToolEnv, reward_mode="binary")`` (or a ``reward_mode`` dataset
-column) to pick a reward mode.
+column) to pick a reward mode.  With ``record_dir`` (or ``TRACEFIX_RECORD_DIR``) every episode is
+recorded as a trajectory file (``tracefix show`` / ``replay`` / ``export sft`` read them).
 """
 
 from __future__ import annotations
 
 import os
 import weakref
+from pathlib import Path
 from typing import Any, Optional
 
 from tracefix.adapters.tools import ActionTools
@@ -61,9 +63,28 @@ class _RemoteSession:
         self._client.close()
 
 
+class _RecordedSession:
+    """A session whose episodes are recorded; closing it finishes the recording, then the session."""
+
+    def __init__(self, recording: Any) -> None:
+        self._recording = recording
+
+    def reset(self, **kwargs: Any) -> CodeObservation:
+        return self._recording.reset(**kwargs)
+
+    def step(self, action: CodeAction) -> CodeObservation:
+        return self._recording.step(action)
+
+    def close(self) -> None:
+        self._recording.close()
+        inner = self._recording.session
+        if hasattr(inner, "close") and not isinstance(inner, TraceFixRLGym):
+            inner.close()
+
+
 def _close_session(holder: dict[str, Any]) -> None:
     session = holder.pop("session", None)
-    if session is not None:
+    if session is not None and hasattr(session, "close"):
         try:
             session.close()
         except Exception:  # closing at exit or in GC: the server drops the session on disconnect anyway
@@ -92,6 +113,7 @@ class TraceFixToolEnv(ActionTools):
         reward_mode: Optional[str] = None,
         max_steps: Optional[int] = None,
         gym: Optional[TraceFixRLGym] = None,
+        record_dir: Optional[Path | str] = None,
     ) -> None:
         self._base_url = base_url or os.environ.get(TRACEFIX_URL_ENV) or None
         self._reward_mode = check_reward_mode(reward_mode or DEFAULT_REWARD_MODE)
@@ -99,6 +121,9 @@ class TraceFixToolEnv(ActionTools):
         self._gym = gym if gym is not None or self._base_url else TraceFixRLGym()
         self._remote: dict[str, Any] = {}
         self._finalizer = weakref.finalize(self, _close_session, self._remote)
+        from tracefix.trajectory.recorder import recording_dir_from_env
+
+        self._record_dir = Path(record_dir) if record_dir is not None else recording_dir_from_env()
         self._last: Optional[CodeObservation] = None
         self._rewards: list[float] = []
         self.resets = 0
@@ -186,15 +211,21 @@ class TraceFixToolEnv(ActionTools):
 
     # -- lifecycle (private or dunder, so they never become tools) ------------------------------------
     def _session(self) -> Any:
-        if self._gym is not None:
-            return self._gym
         if "session" not in self._remote:
-            assert self._base_url is not None
-            self._remote["session"] = _RemoteSession(self._base_url)
+            if self._gym is not None:
+                session: Any = self._gym
+            else:
+                assert self._base_url is not None
+                session = _RemoteSession(self._base_url)
+            if self._record_dir is not None:
+                from tracefix.trajectory.recorder import RecordingSession
+
+                session = _RecordedSession(RecordingSession.wrap(session, self._record_dir, source="trl", agent_name="trl"))
+            self._remote["session"] = session
         return self._remote["session"]
 
     def _close(self) -> None:
-        """Close the server session, if any (also done automatically when the instance is collected)."""
+        """Close the server session and any recording (also done when the instance is collected)."""
         _close_session(self._remote)
 
     def __enter__(self) -> "TraceFixToolEnv":

@@ -7,6 +7,10 @@ shared, noisy machine:
   (b) core      ``TraceFixRLGym.step(RUN_TESTS)`` in-process (grading, rewards, observation)
   (c) server    the same step over WebSocket through the embedded OpenEnv server
 
+and, as a yardstick, (d) the bare start of the interpreter (``python -I -S -c pass``, no sandbox, no
+test): the last column says what a whole sandboxed RUN_TESTS through the server costs compared with
+merely starting a fresh Python, which is what a sandbox without warm zygotes would pay per run.
+
 plus the memory an idle WebSocket session costs the server (RSS growth over N open sessions).
 
     uv run python bench/env.py [--runs 300] [--sessions 32] [--json]
@@ -18,6 +22,8 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 from typing import Callable
 
@@ -68,6 +74,9 @@ def main() -> None:
     run = CodeAction(action_type="RUN_TESTS")
     results: dict[str, dict[str, float]] = {}
 
+    python = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
+    bare = [python, "-I", "-S", "-c", "pass"]
+    results["bare `python -I -S -c pass`"] = _measure(lambda: subprocess.run(bare, check=True), max(50, args.runs // 3))
     results["sandbox (baseline)"] = _measure(lambda: sandbox.execute(program), args.runs)
 
     gym = TraceFixRLGym()
@@ -106,10 +115,12 @@ def main() -> None:
         print(json.dumps({"results": results, "memory": memory}, indent=2))
         return
     print(f"task {task.id}, {args.runs} runs each\n")
-    print("| path | p50 ms | p99 ms | runs/s | p50 vs sandbox |")
-    print("|---|---:|---:|---:|---:|")
+    start = results["bare `python -I -S -c pass`"]["p50_ms"]
+    print("| path | p50 ms | p99 ms | runs/s | p50 vs sandbox | p50 vs bare python start |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, row in results.items():
-        print(f"| {name} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['per_s']:.0f} | {row['p50_ms'] / base:.2f}x |")
+        print(f"| {name} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | {row['per_s']:.0f} | "
+              f"{row['p50_ms'] / base:.2f}x | {row['p50_ms'] / start:.2f}x |")
     print(f"\nmemory: {memory['rss_mb_per_session']:.2f} MB RSS per open session ({args.sessions} sessions, client and server in one process)")
 
 

@@ -21,7 +21,6 @@ import os
 import select
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from typing import Callable, Dict, List

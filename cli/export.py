@@ -10,18 +10,10 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+
+from tracefix.cli.console import console, fail
 
 export_app = typer.Typer(help="Export training data (Hugging Face datasets) from the task registry.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    return typer.Exit(2)
-
-
 @export_app.command("dataset")
 def export_dataset(
     split: str = typer.Option("train", help="Split to export (curated, train, validation, test, or one from --tasks-file)."),
@@ -42,7 +34,7 @@ def export_dataset(
         rows = dataset_rows(registry, split, limit=limit, reward_mode=reward_mode)
         directory, jsonl = write_dataset(rows, out, jsonl_name=f"{split}.jsonl")
     except (UnknownTaskError, TaskFileError, ValueError, OSError, RuntimeError) as exc:
-        raise _fail(str(exc).strip("'\""))
+        raise fail(str(exc).strip("'\""))
     console.print(
         f"wrote {len(rows)} rows ({split}) to {directory} (datasets.load_from_disk) and {jsonl}", soft_wrap=True
     )

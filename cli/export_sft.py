@@ -9,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from tracefix.cli.console import fail, print_warning
+
 
 def export_sft_command(
     source: list[Path] = typer.Option(..., "--from", help="Trajectory directories or files (repeatable)."),
@@ -21,17 +23,14 @@ def export_sft_command(
     from tracefix.trajectory.sft import export_sft
 
     console = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     missing = [str(p) for p in source if not p.exists()]
     if missing:
-        err.print(Text.assemble(("error: ", "bold red"), f"no such file or directory: {', '.join(missing)}"))
-        raise typer.Exit(2)
+        raise fail(f"no such file or directory: {', '.join(missing)}")
     if not trajectory_files(source):
-        err.print(Text.assemble(("error: ", "bold red"), f"no trajectory file (*.jsonl) in {', '.join(map(str, source))}"))
-        raise typer.Exit(2)
+        raise fail(f"no trajectory file (*.jsonl) in {', '.join(map(str, source))}")
     summary = export_sft(source, out, min_score=min_score, agents=agent)
     for problem in summary.unreadable:
-        err.print(Text.assemble(("skipped ", "yellow"), problem))
+        print_warning(problem, label="skipped")
     console.print(Text(
         f"{summary.kept} example(s) written to {out} from {summary.files} file(s); left out: "
         f"{summary.not_successful} not successful, {summary.below_score} below score {min_score}, "

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Optional, Sequence
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from tracefix.cli.console import console, err_console, fail, print_warning
 from tracefix.core.constants import DEFAULT_HOST, DEFAULT_PORT
 
 if TYPE_CHECKING:
@@ -27,8 +27,6 @@ tasks_app = typer.Typer(
     help="List, show, verify, import and generate tasks (the task format: docs/task-format.md).", no_args_is_help=True
 )
 app.add_typer(tasks_app, name="tasks")
-console = Console()
-err_console = Console(stderr=True)
 
 
 TASK_FORMAT_DOC = "docs/task-format.md"
@@ -41,12 +39,6 @@ def api_key_problem(agents: list[str]) -> Optional[str]:
     from tracefix.agents.llm import missing_api_key
 
     return missing_api_key()
-
-
-def fail(message: str, code: int = 2) -> "typer.Exit":
-    """Print ``error: message`` on stderr (the message verbatim, never read as markup) and return the exit."""
-    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
-    return typer.Exit(code)
 
 
 # -- serve ------------------------------------------------------------------------------------------
@@ -74,24 +66,36 @@ def serve(
 # -- doctor -----------------------------------------------------------------------------------------
 @app.command()
 def doctor() -> None:
-    """Show which sandbox tiers this host supports and which one runs untrusted code."""
+    """Show which sandbox tiers this host supports and which one runs untrusted code, and why."""
+    from tracefix.sandbox import SandboxConfig, SandboxConfigError, resolve_tier
     from tracefix.sandbox.detect import describe
 
-    console.print(describe(), markup=False, highlight=False)
+    console.print(describe(), markup=False, highlight=False, soft_wrap=True)
+    try:
+        choice = resolve_tier(SandboxConfig())
+    except SandboxConfigError as exc:
+        raise fail(f"invalid sandbox settings: {exc}")
+    if choice.refusal:
+        raise fail(f"in force: nothing runs: {choice.describe()}")
+    console.print(Text(f"in force: {choice.describe()}"), soft_wrap=True)
 
 
 # -- tasks ------------------------------------------------------------------------------------------
 def _registry(tasks_file: Optional[Path] = None):
+    """The served tasks, plus ``tasks_file`` as a split of its own (every bad line reported)."""
+    from tracefix.corpus.importer import TaskFileRejected, registry_with_file
     from tracefix.tasks.registry import default_registry
-    from tracefix.tasks.schema import TaskFileError
 
-    registry = default_registry()
-    if tasks_file is not None:
-        try:
-            registry.add_file(tasks_file)
-        except (TaskFileError, OSError) as exc:
-            raise fail(str(exc))
-    return registry
+    if tasks_file is None:
+        return default_registry()
+    try:
+        return registry_with_file(tasks_file)
+    except TaskFileRejected as exc:
+        for message in exc.messages:
+            err_console.print(Text(message), soft_wrap=True)
+        raise fail(f"{tasks_file}: fix the lines above (the task format: {TASK_FORMAT_DOC})")
+    except OSError as exc:
+        raise fail(f"{tasks_file}: cannot read: {exc}")
 
 
 def _selected_tasks(registry, split: str):
@@ -291,10 +295,10 @@ def tasks_generate(
     path, report_file = write_tasks(result.records, out, result.report, result.measurements)
     report = result.report
     for message in report.get("seed_errors", []):
-        err_console.print(Text.assemble(("seed skipped:", "yellow"), " ", message), soft_wrap=True)
+        print_warning(message, label="seed skipped:")
     for seed_id, reason in report["seeds"]["rejected"].items():
         if not reason.startswith(("invalid", "duplicate_seed")):
-            err_console.print(Text.assemble(("seed skipped:", "yellow"), f" {seed_id}: {reason}"), soft_wrap=True)
+            print_warning(f"{seed_id}: {reason}", label="seed skipped:")
     table = Table(title=Text(f"{report['produced']} tasks from {report['seeds']['usable']} seeds -> {path}"))
     for column in ("split", "seeds", "tasks", "easy", "medium", "hard"):
         table.add_column(column, justify="left" if column == "split" else "right")
@@ -428,14 +432,14 @@ def play(
 
     try:
         if url:
-            failures = run(url)
+            run(url)
         else:
             from tracefix.server.embedded import embedded_server
 
             with embedded_server() as base_url:
                 if not quiet:
                     console.print(Text(f"embedded server at {base_url}", "dim"))
-                failures = run(base_url)
+                run(base_url)
     except (ConnectionError, OSError, RuntimeError) as exc:
         raise fail(f"could not play against {url or 'the embedded server'}: {exc}")
     if chosen.privileged:

@@ -11,9 +11,8 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.console import Console
 
-err_console = Console(stderr=True)
+from tracefix.cli.console import fail
 
 
 def mcp_command(
@@ -33,15 +32,13 @@ def mcp_command(
     from tracefix.adapters.trl_env import TraceFixToolEnv
 
     if transport not in ("stdio", "http"):
-        err_console.print(f"[bold red]error:[/] unknown transport {transport!r}; use stdio or http")
-        raise typer.Exit(2)
+        raise fail(f"unknown transport {transport!r}; use stdio or http")
     selection = {"task_id": task, "split": split, "index": index, "seed": seed, "max_steps": max_steps}
     try:
         env = TraceFixToolEnv(base_url=url, reward_mode=reward_mode)
         opening = env.reset(**selection)
     except (ValueError, RuntimeError, OSError) as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
-        raise typer.Exit(2)
+        raise fail(str(exc))
     server = build_mcp_server(env)
     server.instructions = f"{MCP_INSTRUCTIONS}\n\n{opening.strip()}"
     with env:

@@ -7,11 +7,12 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
+from tracefix.cli.console import fail
 
-def _make_env_factory(tasks_file: Optional[Path], err: Console):
+
+def _make_env_factory(tasks_file: Optional[Path]):
     from tracefix.core.environment import TraceFixRLGym
     from tracefix.tasks.registry import default_registry
     from tracefix.tasks.schema import TaskFileError
@@ -21,8 +22,7 @@ def _make_env_factory(tasks_file: Optional[Path], err: Console):
         try:
             registry.add_file(tasks_file)
         except (TaskFileError, OSError) as exc:
-            err.print(Text.assemble(("error: ", "bold red"), str(exc)))
-            raise typer.Exit(2)
+            raise fail(str(exc))
     return lambda: TraceFixRLGym(registry=registry)
 
 
@@ -40,12 +40,10 @@ def replay_command(
     from tracefix.trajectory import TrajectoryFormatError, read_trajectory, replay_trajectory, trajectory_files
 
     console = Console(highlight=False, soft_wrap=True)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
     files = trajectory_files(paths)
     if not files:
-        err.print(Text.assemble(("error: ", "bold red"), f"no trajectory file found in {', '.join(map(str, paths))}"))
-        raise typer.Exit(2)
-    make_env = _make_env_factory(tasks_file, err)
+        raise fail(f"no trajectory file found in {', '.join(map(str, paths))}")
+    make_env = _make_env_factory(tasks_file)
     identical = diverged = broken = 0
     for path in files:
         try:
@@ -92,11 +90,9 @@ def show_command(
     try:
         trajectory = read_trajectory(path)
     except TrajectoryFormatError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
-        raise typer.Exit(2)
+        raise fail(str(exc))
     if step is not None and step > len(trajectory.steps):
-        Console(stderr=True).print(f"[bold red]error:[/] the episode has {len(trajectory.steps)} steps; there is no step {step}")
-        raise typer.Exit(2)
+        raise fail(f"the episode has {len(trajectory.steps)} steps; there is no step {step}")
     render_trajectory(console, trajectory, step=step)
 
 

@@ -465,15 +465,23 @@ class TraceFixRLGym:
         outcome.message = "Restored the original program (UNDO_EDIT brings your version back)."
 
     def _submit(self, episode: _Episode, action: CodeAction, outcome: _Outcome, reason: str = "") -> None:
-        original_passed = self.baselines.get(episode.task)  # before running anything: may refuse the step
+        baseline = self.baselines.get(episode.task)  # before running anything: may refuse the step
         evaluation = self.runner.evaluate(episode.code, episode.task)
+        passing = {v.name for v in evaluation.hidden.verdicts if v.passed}
+        strict = bool(baseline.decisive)
+        if not strict:
+            logger.warning("task %s has no decisive hidden test (the verifier rejects it): scored on the total only, "
+                           "so hard-coded answers cannot be told from a fix", episode.task.id)
         final = evaluate_submission(
             passed=evaluation.passed,
             total=evaluation.total,
             syntax_error=evaluation.had_syntax_error,
-            original_passed=original_passed,
+            original_passed=baseline.passed,
             accumulated_step_cost=episode.step_cost,
             shaping_advances=episode.shaping_advances,
+            hidden_passed=evaluation.hidden.passed if strict else None,
+            original_hidden_passed=baseline.hidden_passed if strict else None,
+            decisive_passed=sum(name in passing for name in baseline.decisive) if strict else None,
         )
         outcome.reward += final.terminal_reward
         episode.done = True
@@ -491,7 +499,8 @@ class TraceFixRLGym:
         if evaluation.had_syntax_error:
             summary = f"The submitted code does not compile ({evaluation.syntax_error}). Score 0.00."
         elif not final.improved:
-            summary += " The program passes no more tests than the original, so the score is 0."
+            summary += (" The program does not do better than the original on the hidden tests (it must pass one the "
+                        "original fails on a computed value), so the score is 0.")
         outcome.message = (reason + ". " if reason else "Submitted. ") + summary
         outcome.view = render(episode.lines)
 

@@ -6,10 +6,13 @@ terminal    = (pass_fraction if improved else 0) - shaping_advances
 
 ``pass_fraction`` is over all tests, visible and hidden (0 on a syntax error), as in the notes.
 "Improved" means the submitted program passes strictly more tests than the original buggy program
-did: a policy that submits the original, or any program that is no more correct, scores 0.  The
-terminal reward takes back every shaping advance paid during the episode (``R_RUN_TESTS``,
-``R_PER_NEW_PASS``), so that the return is ``score + penalties`` whenever the score is not clamped,
-and never positive without a fix.
+did, strictly more *hidden* tests, and at least one of the task's *decisive* hidden tests (hidden
+tests the original fails on a value that must be computed, see ``tracefix.tasks.baseline``).  So a
+policy that submits the original, hard-codes the answers the visible tests revealed, or makes its
+process claim "True" or "no error" where it cannot compute, scores 0.  The terminal reward takes
+back every shaping advance paid during the episode (``R_RUN_TESTS``, ``R_PER_NEW_PASS``), so that
+the return is ``score + penalties`` whenever the score is not clamped, and never positive without
+a fix.
 """
 
 from __future__ import annotations
@@ -41,10 +44,22 @@ def evaluate_submission(
     original_passed: int,
     accumulated_step_cost: float,
     shaping_advances: float,
+    hidden_passed: Optional[int] = None,
+    original_hidden_passed: Optional[int] = None,
+    decisive_passed: Optional[int] = None,
 ) -> FinalEvaluation:
-    """Score a submission; ``accumulated_step_cost`` is a positive magnitude, counted once."""
+    """Score a submission; ``accumulated_step_cost`` is a positive magnitude, counted once.
+
+    ``hidden_passed``/``original_hidden_passed`` and ``decisive_passed`` (how many of the task's
+    decisive hidden tests pass; ``None`` when the task has none, which the verifier refuses) tighten
+    "improved" as described above; without them only the total is compared.
+    """
     pass_fraction = 0.0 if syntax_error or total == 0 else passed / total
     improved = not syntax_error and passed > original_passed
+    if hidden_passed is not None and original_hidden_passed is not None:
+        improved = improved and hidden_passed > original_hidden_passed
+    if decisive_passed is not None:
+        improved = improved and decisive_passed > 0
     earned = pass_fraction if improved else 0.0
     score = round(clamp(earned - accumulated_step_cost), 6)
     success = not syntax_error and total > 0 and passed == total

@@ -7,8 +7,11 @@ budget, and it has at least one visible test.  A mutant is kept when it
 * is not a duplicate of an earlier mutant (normalised AST hash),
 * runs to completion within the budget (no timeout, memory or crash: the reference never does),
 * does not recurse without end (a RecursionError: such runs are slow and their time varies),
-* fails at least one test (else it is an *equivalent mutant*), and
-* fails at least one *visible* test (else the agent could never see the bug).
+* fails at least one test (else it is an *equivalent mutant*),
+* fails at least one *visible* test (else the agent could never see the bug), and
+* fails at least one hidden test on a step whose expected value must be computed (a *decisive*
+  test; else hard-coded or claimed answers could not be told from a fix, see
+  ``tracefix.tasks.baseline``).
 
 Every rejection has a reason code from :data:`DROP_REASONS`; the generator counts them.
 """
@@ -40,6 +43,8 @@ DROP_REASONS: dict[str, str] = {
     "output_limit": "the mutant's test run wrote more output than the sandbox accepts",
     "equivalent": "equivalent mutant: passes every test, visible and hidden",
     "passes_visible": "fails only hidden tests, so the agent could never see the bug",
+    "no_decisive_hidden": "fails no hidden test on a computed value (only on guessable outcomes), so claimed or "
+                          "hard-coded answers could not be told from a fix",
     "seed_cap": "its seed already has its share of the requested tasks",
 }
 
@@ -148,6 +153,8 @@ def screen_mutant(
         return Screening("equivalent", **counts)
     if counts["visible_failed"] == 0:
         return Screening("passes_visible", **counts)
+    if not any(not v.visible and not v.passed and v.decisive_failure for v in report.verdicts):
+        return Screening("no_decisive_hidden", **counts)
     if report.wall_s > budget_s / 2:
         return Screening("over_budget", **counts)
     return Screening(None, **counts)

@@ -140,3 +140,28 @@ def write_valid(result: ImportResult, out: str | Path) -> Path:
     else:
         out.write_text(text, encoding="utf-8")
     return out
+
+
+class TaskFileRejected(ValueError):
+    """A task file cannot be served: ``messages`` lists every problem, line by line."""
+
+    def __init__(self, path: str | Path, messages: list[str]) -> None:
+        self.messages = messages
+        super().__init__(f"{path}: {len(messages)} problem(s)")
+
+
+def registry_with_file(path: str | Path) -> "TaskRegistry":
+    """The default tasks plus the tasks of ``path`` as their own split.
+
+    The file is checked by the importer (format, ids unique and not already served, split name free;
+    not the sandbox verification, which ``tracefix tasks import`` runs); every problem is collected
+    into :class:`TaskFileRejected` rather than stopping at the first bad line.
+    """
+    from tracefix.tasks.registry import default_registry
+
+    registry = default_registry()
+    result = import_tasks(path, registry=registry, verify=False)
+    if not result.ok:
+        raise TaskFileRejected(path, list(result.messages()))
+    registry.add_split(result.split, result.tasks)
+    return registry

@@ -100,11 +100,17 @@ def _capset(keep: Iterable[int]) -> None:
     _check(_get_libc().capset(ctypes.byref(header), data), "capset")
 
 
+_NO_CAPS = (_CapHeader(LINUX_CAPABILITY_VERSION_3, 0), (_CapData * 2)())
+"""Built at import (in the zygote), so a run child only makes the two system calls."""
+
+
 def drop_caps() -> None:
     """Drop every capability (ambient, effective, permitted, inheritable) of the calling process."""
     libc = _get_libc()
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)  # EINVAL on old kernels: nothing to clear
-    _capset(())
+    header, data = _NO_CAPS
+    header.version, header.pid = LINUX_CAPABILITY_VERSION_3, 0  # the kernel may rewrite the version
+    _check(libc.capset(ctypes.byref(header), data), "capset")
 
 
 def keep_only_caps(keep: List[int]) -> None:

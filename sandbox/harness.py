@@ -62,6 +62,8 @@ for _obj, _names in _BUILTIN_EXCEPTIONS.items():
     _BUILTIN_EXCEPTIONS[_obj] = tuple(_names)
 del _name, _obj, _names
 _BUILTINS_SNAPSHOT = dict(vars(builtins))
+_BUILTIN_ITEMS = tuple(vars(builtins).items())
+"""Immutable copy of the genuine builtins: every test step gets a fresh dict made from it."""
 _os_write = os.write
 _json_dumps = json.dumps
 _pack = struct.pack
@@ -134,10 +136,10 @@ class _Encoder:
         return {"$unsupported": _type_name(t)}
 
 
-def encode(value, max_bytes: int = 2 * 1024 * 1024):
+def encode(value, max_bytes: int = 2 * 1024 * 1024, _encoder=_Encoder):
     """Encode a value as in TASK_FORMAT.md "Values"; anything else is ``{"$unsupported": ...}``."""
     try:
-        return _Encoder(max_bytes).enc(value, 0)
+        return _encoder(max_bytes).enc(value, 0)
     except (_TooLarge, RecursionError, MemoryError):
         return {"$unsupported": "too large"}
     except Exception as e:  # defensive: the encoder must never take the harness down
@@ -223,6 +225,19 @@ def _register_source(filename: str, source: str) -> None:
     linecache.cache[filename] = (len(source), None, lines, filename)
 
 
+def _test_namespace(module_ns: dict, names, builtin_items) -> dict:
+    """The namespace the setup code and the steps run in.
+
+    It holds the candidate module's values of exactly the names the *reference* module defines (the
+    parent computes them from the reference; without them, the module's public names), so a
+    candidate cannot slip its own ``all`` or ``sorted`` into the test expressions, and a pristine
+    copy of the builtins, so patching the ``builtins`` module does not reach them either.
+    """
+    picked = _public_names(module_ns) if names is None else {n: module_ns[n] for n in names if n in module_ns}
+    picked["__builtins__"] = dict(builtin_items)
+    return picked
+
+
 def _public_names(ns: dict) -> dict:
     names = None
     if "__all__" in ns:
@@ -261,12 +276,20 @@ def run(request: dict, result_fd: int) -> int:
     """Run every test of ``request`` and return the exit code for the child.
 
     ``request`` keys: ``code``, ``setup_code``, ``tests`` (list of lists of ``[kind, source]``),
-    ``max_result_bytes``.
+    ``names`` (the names the test namespace takes from the module, or absent), ``max_result_bytes``.
+
+    What the loop calls is bound here, before any candidate code exists in this process: rebinding
+    the harness module's attributes afterwards changes nothing below.  (A program can still bend
+    its own run in deeper ways; see the README's sandbox section for why that gains it nothing.)
     """
     max_bytes = int(request.get("max_result_bytes", 2 * 1024 * 1024))
     chan = _Channel(result_fd, max_bytes)
+    kit = (chan.send, encode, _error_frame, _memory, _BUILTIN_ITEMS, max_bytes)
+    run_test, flush, restore = _run_test, _flush, _restore_process_state
     code = request["code"]
     setup = request.get("setup_code") or ""
+    names = request.get("names")
+    names = tuple(n for n in names if type(n) is str) if isinstance(names, list) else None
     try:
         module_code = compile(code, CANDIDATE_FILENAME, "exec", dont_inherit=True)
     except (SyntaxError, ValueError) as e:
@@ -287,18 +310,19 @@ def run(request: dict, result_fd: int) -> int:
             if not steps:
                 continue
             try:
-                _run_test(chan, module_code, setup_code, setup_error, steps, test_index)
+                run_test(kit, module_code, setup_code, setup_error, steps, test_index, names)
             finally:
-                _flush()
-                _restore_process_state(stdout, stderr)
+                flush()
+                restore(stdout, stderr)
     except _Exit as x:
-        _flush()
+        flush()
         return x.code
-    chan.send({"t": "end", "n": chan.steps})
+    kit[0]({"t": "end", "n": chan.steps})
     return EXIT_OK
 
 
-def _run_test(chan: _Channel, module_code, setup_code, setup_error, steps, test_index: int) -> None:
+def _run_test(kit, module_code, setup_code, setup_error, steps, test_index: int, names) -> None:
+    send, encode_value, error_frame, memory, builtin_items, max_bytes = kit
     mod = types.ModuleType("solution")
     sys.modules["solution"] = mod
     try:
@@ -306,25 +330,26 @@ def _run_test(chan: _Channel, module_code, setup_code, setup_error, steps, test_
             exec(module_code, mod.__dict__)
             if setup_error is not None:
                 raise setup_error
-            ns = _public_names(mod.__dict__)
+            ns = _test_namespace(mod.__dict__, names, builtin_items)
             if setup_code is not None:
                 exec(setup_code, ns)
         except SystemExit as e:
             raise _Exit(EXIT_SYSEXIT)
         except MemoryError as e:
-            _memory(chan, e, [test_index, 0])
+            memory(send, e, [test_index, 0])
         except BaseException as e:
             # The module (or setup) failed: every step of this test reports that error (one frame
             # per step, each bound to its step).
             for step_index in range(len(steps)):
-                chan.send(_error_frame(e, [test_index, step_index]))
+                send(error_frame(e, [test_index, step_index]))
             return
         for step_index, (kind, source) in enumerate(steps):
             key = [test_index, step_index]
+            ns["__builtins__"] = dict(builtin_items)  # whatever an earlier step did to them
             try:
                 if kind == "eval":
                     value = eval(compile(source, STEP_FILENAME, "eval", dont_inherit=True), ns)
-                    frame = {"t": "step", "k": key, "ok": True, "v": encode(value, chan.max_bytes)}
+                    frame = {"t": "step", "k": key, "ok": True, "v": encode_value(value, max_bytes)}
                     value = None
                 else:
                     exec(compile(source, STEP_FILENAME, "exec", dont_inherit=True), ns)
@@ -332,29 +357,29 @@ def _run_test(chan: _Channel, module_code, setup_code, setup_error, steps, test_
             except SystemExit:
                 raise _Exit(EXIT_SYSEXIT)
             except MemoryError as e:
-                _memory(chan, e, key)
+                memory(send, e, key)
             except BaseException as e:
                 # Keep going: a step that raises may be one that *expects* an exception (TASK_FORMAT
                 # "raises"), and the sandbox must never learn which steps do. The grader, outside,
                 # stops at the first step that does not match its expectation.
                 _flush()
-                chan.send(_error_frame(e, key))
+                send(error_frame(e, key))
                 continue
             _flush()
-            chan.send(frame)
+            send(frame)
     except _Exit:
         raise
     except MemoryError as e:  # raised while encoding / reporting
-        _memory(chan, e, None)
+        memory(send, e, None)
 
 
-def _memory(chan: _Channel, e: BaseException, key) -> None:
+def _memory(send, e: BaseException, key) -> None:
     """Report the step as MemoryError, then stop the run: the address-space limit was hit."""
     try:
         if key is not None:
-            chan.send({"t": "step", "k": key, "ok": False, "et": "MemoryError",
-                       "eb": ["MemoryError", "Exception", "BaseException"], "em": _safe_str(e), "tb": None})
-        chan.send({"t": "mem"})
+            send({"t": "step", "k": key, "ok": False, "et": "MemoryError",
+                  "eb": ["MemoryError", "Exception", "BaseException"], "em": _safe_str(e), "tb": None})
+        send({"t": "mem"})
     except BaseException:
         pass
     raise _Exit(EXIT_MEMORY)

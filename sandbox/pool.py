@@ -166,7 +166,7 @@ class Worker:
             parent_sock.sendall(encode_frame({"modules": _sources(), "config": cfg}))
             msg = self._read_ctrl(time.monotonic() + START_TIMEOUT_S)
             if msg and msg.get("t") == "ready":
-                self.link = self._new_spare()
+                self.link = self._hand_link({"op": "spare"})
         except OSError as e:
             msg = {"t": "error", "msg": str(e)}
         if not msg or msg.get("t") != "ready" or self.link is None:
@@ -175,12 +175,13 @@ class Worker:
             raise WorkerStartError("zygote (%s tier) failed to start: %s" % (self.tier, str(err)[-2000:]))
         self.info = msg
 
-    def _new_spare(self) -> socket.socket:
-        """Hand the zygote the child end of a fresh link; it forks the next spare around it."""
+    def _hand_link(self, op: Dict[str, Any]) -> socket.socket:
+        """Send the zygote ``op`` with the child end of a fresh link, around which it forks the next
+        spare (now for ``spare``, after the current run for ``run``); return our end."""
+        assert self.sock is not None
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            assert self.sock is not None
-            socket.send_fds(self.sock, [encode_frame({"op": "spare"})], [theirs.fileno()])
+            socket.send_fds(self.sock, [encode_frame(op)], [theirs.fileno()])
         except BaseException:
             ours.close()
             raise
@@ -274,7 +275,7 @@ class Worker:
         closed: set = set()
         try:
             try:
-                self.link = self._start_run(timeout_s)
+                self.link = self._hand_link({"op": "run", "timeout": timeout_s})  # the run starts now
             except OSError:
                 link.close()
                 res["worker_died"] = res["retryable"] = True
@@ -299,19 +300,6 @@ class Worker:
                 os.close(fd)
         reader.finish()
         return res
-
-    def _start_run(self, timeout_s: float) -> socket.socket:
-        """Tell the zygote the spare's run starts now; hand it the next spare's link end."""
-        assert self.sock is not None
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            socket.send_fds(self.sock, [encode_frame({"op": "run", "timeout": timeout_s})], [theirs.fileno()])
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-        return ours
 
     def _collect(self, res: Dict[str, Any], res_r: int, out_r: int, deadline: float, closed: set) -> None:
         assert self.sock is not None

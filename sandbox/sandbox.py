@@ -146,6 +146,7 @@ class Sandbox:
             "code": program.code,
             "setup_code": program.setup_code or "",
             "tests": [[[s.kind, s.source] for s in t.steps] for t in program.tests],
+            "names": list(program.names) if program.names is not None else None,
             "max_result_bytes": cfg.max_result_bytes,
             "limits": {"cpu_seconds": cpu},
         })

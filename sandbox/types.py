@@ -52,6 +52,9 @@ class Program:
     tests: tuple[TestSpec, ...]
     setup_code: str = ""
     timeout_s: float = 5.0
+    names: Optional[tuple[str, ...]] = None
+    """The names the test namespace takes from the module (those the task's reference defines);
+    ``None``: the module's public names."""
 
 
 @dataclass

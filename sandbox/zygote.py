@@ -152,6 +152,8 @@ class Zygote:
         self.run_uid: Optional[int] = cfg.get("run_uid")
         self.keep_fds: List[int] = []
         self.arch = None
+        self.run_filter = None
+        self.rules = None
         self.spare: Optional[int] = None
         self.tmp_mode = "none"
         self.baseline: Dict[str, object] = {}
@@ -198,7 +200,13 @@ class Zygote:
         if self.cfg.get("seccomp"):
             self.arch = self.seccomp.machine()
             self.seccomp.install(self.seccomp.build_zygote_filter(self.arch))
+            self.run_filter = self.seccomp.PreparedRunFilter(self.arch)
             self.report["seccomp"] = self.arch
+        if self.cfg.get("landlock"):
+            self.rules = self.landlock.PreparedRules(self.cfg["ro_paths"], place=_high_fd)
+            self.keep_fds += self.rules.fds
+        for module in (self.confine, self.landlock, self.seccomp):
+            module._get_libc()  # resolved once here, not in every child
         self.tmp_mode = self._probe_tmp()
         self.baseline = self.confine.process_state()
         self.report.update(
@@ -387,8 +395,10 @@ class Zygote:
         if self.tmp_mode == "tmpfs":
             self.confine.private_tmp(tmp["path"], tmp["size"], tmp["inodes"], self._uid(), self._uid())
             writable.append(tmp["path"])
-        if self.cfg.get("landlock"):
-            self.landlock.restrict(self.cfg["ro_paths"], writable)
+        if self.rules is not None:
+            self.rules.restrict(writable)
+            for fd in self.rules.fds:
+                os.close(fd)  # read-only handles the child needs no more
         if self.run_uid is not None and os.geteuid() == 0:
             self.confine.switch_uid(self.run_uid, self.run_uid)
         if writable:
@@ -398,8 +408,8 @@ class Zygote:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the parent closing a pipe ends the run
-        if self.arch is not None:
-            self.seccomp.install(self.seccomp.build_run_filter(self.arch, os.getpid()))
+        if self.run_filter is not None:
+            self.run_filter.install(os.getpid())
 
 
 def _close_all_but(keep: List[int]) -> None:

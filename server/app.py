@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 import threading
-from typing import Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -28,6 +29,43 @@ from tracefix.server.errors import compact_errors, error_text
 from tracefix.server.tracefix_rl_environment import TraceFixRLEnvironment
 from tracefix.server.ws_guard import WebSocketGuard
 from tracefix.tasks.registry import TaskRegistry, UnknownTaskError
+
+if TYPE_CHECKING:
+    from tracefix.sandbox import Sandbox
+
+
+class SandboxStartupError(RuntimeError):
+    """The sandbox settings are invalid, or nothing could run here: the server must not start."""
+
+
+def check_sandbox() -> "Sandbox":
+    """The sandbox this process will run programs in, checked before any request is served.
+
+    An unknown tier or a malformed ``TRACEFIX_SANDBOX_*`` value, and a tier that refuses to run
+    here, raise :class:`SandboxStartupError` with the reason (a server that cannot evaluate anything
+    must not report healthy).
+    """
+    from tracefix.sandbox import SandboxConfigError, get_sandbox
+
+    try:
+        sandbox = get_sandbox()
+    except SandboxConfigError as exc:
+        raise SandboxStartupError(str(exc)) from None
+    if sandbox.choice.refusal:
+        raise SandboxStartupError(f"the sandbox refuses to run programs: {sandbox.choice.refusal}")
+    return sandbox
+
+
+async def _sandbox_ready() -> None:
+    """Start-up hook: fail start-up on bad sandbox settings; log the tier in force; warm the pool."""
+    log = logging.getLogger("uvicorn.error")
+    try:
+        sandbox = check_sandbox()
+    except SandboxStartupError as exc:
+        log.error("TraceFix cannot start: %s", exc)
+        raise
+    log.info("TraceFix sandbox: %s", sandbox.choice.describe())
+    threading.Thread(target=sandbox.warm, name="tracefix-sandbox-warm", daemon=True).start()
 
 
 def max_concurrent_envs() -> int:
@@ -111,6 +149,7 @@ def build_app(max_sessions: Optional[int] = None, web: Optional[bool] = None) ->
     application.add_exception_handler(RequestValidationError, invalid_request)
     application.add_exception_handler(StarletteHTTPException, http_error)
     application.add_middleware(WebSocketGuard, path="/ws")
+    application.router.on_startup.append(_sandbox_ready)
     return application
 
 
@@ -130,6 +169,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--web", action="store_true",
                         help="serve the web page at /web (same as ENABLE_WEB_INTERFACE=true)")
     args = parser.parse_args(argv)
+    try:
+        check_sandbox()
+    except SandboxStartupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     if args.tasks_file:
         from tracefix.server.tracefix_rl_environment import configure_registry
 
@@ -143,24 +187,18 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
 
 def registry_with_file(path: str) -> "TaskRegistry":
-    """The default tasks plus the tasks of ``path`` as their own split.
+    """The default tasks plus the tasks of ``path``; on any problem the importer's report goes to
+    stderr and the process exits with status 2 before serving anything."""
+    from tracefix.corpus.importer import TaskFileRejected
+    from tracefix.corpus.importer import registry_with_file as checked_registry
 
-    The file is checked by the importer (format, ids unique and not already served, split name free;
-    not the sandbox verification, which ``tracefix tasks import`` runs).  When it has a problem, the
-    importer's report goes to stderr and the process exits with status 2 before serving anything.
-    """
-    from tracefix.corpus.importer import import_tasks
-    from tracefix.tasks.registry import default_registry
-
-    registry = default_registry()
-    result = import_tasks(path, registry=registry, verify=False)
-    if not result.ok:
-        for message in result.messages():
+    try:
+        return checked_registry(path)
+    except TaskFileRejected as exc:
+        for message in exc.messages:
             print(message, file=sys.stderr)
         print(f"error: not serving {path}: fix the lines above (the task format: docs/task-format.md)", file=sys.stderr)
-        raise SystemExit(2)
-    registry.add_split(result.split, result.tasks)
-    return registry
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

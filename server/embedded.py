@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 
 import uvicorn
 
-from tracefix.server.app import build_app
+from tracefix.server.app import build_app, check_sandbox
 
 
 class EmbeddedServer:
@@ -35,6 +35,9 @@ class EmbeddedServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout_s: float = 30.0) -> "EmbeddedServer":
+        """Start serving; raises :class:`~tracefix.server.app.SandboxStartupError` (a RuntimeError
+        with the reason) before starting when the sandbox settings are invalid or nothing can run."""
+        check_sandbox()
         self._thread.start()
         deadline = time.monotonic() + timeout_s
         while not self._server.started:

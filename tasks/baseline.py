@@ -1,8 +1,14 @@
 """Baselines: how many tests each task's buggy program passes, the bar a submission must clear.
 
-A submission scores only if it passes *more* tests than the original buggy program did, so a wrong
-baseline is a wrong score: too low, and submitting the untouched bug earns points.  Baselines are
-therefore never taken from the environment's shared sandbox, where other sessions' runs live:
+A submission scores only if it does better than the original buggy program on the hidden tests, so
+a wrong baseline is a wrong score: too low, and submitting the untouched bug earns points.  A
+baseline records how many tests (and hidden tests) the buggy program passes, and its **decisive**
+tests: the hidden tests it fails on a step whose expected value must be computed (not guessed, see
+``EvalStep.guessable``).  A submission counts as an improvement only if it passes one of them (and
+more hidden tests than the original): hard-coding the visible answers, or claiming "True" or "no
+error" for steps it cannot compute, never turns a decisive test into a pass.
+
+Baselines are never taken from the environment's shared sandbox, where other sessions' runs live:
 
 * ``tracefix tasks verify --baselines-out FILE`` computes them when tasks are verified, and the
   built-in corpus ships them (``tasks/data/baselines.json``, keyed by task id, each with a
@@ -18,6 +24,7 @@ import hashlib
 import json
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Dict, Optional
 
@@ -25,6 +32,7 @@ from tracefix.tasks.schema import Task
 
 if TYPE_CHECKING:
     from tracefix.sandbox import Sandbox
+    from tracefix.tasks.grading import Evaluation
 
 log = logging.getLogger("tracefix.tasks")
 
@@ -36,9 +44,32 @@ class BaselineUnavailable(RuntimeError):
     """The baseline could not be computed (the sandbox kept failing); nothing was scored."""
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What the task's buggy program achieves, evaluated exactly like a submission."""
+
+    passed: int
+    """Tests passed, visible and hidden (0 when it does not compile)."""
+    hidden_passed: int
+    decisive: tuple[str, ...]
+    """Hidden tests the buggy program fails on a step whose expected value must be computed."""
+
+    def entry(self, fingerprint: str) -> Dict[str, object]:
+        return {"fingerprint": fingerprint, "passed": self.passed, "hidden_passed": self.hidden_passed,
+                "decisive": list(self.decisive)}
+
+    @classmethod
+    def from_entry(cls, entry: Dict[str, object]) -> "Baseline":
+        return cls(int(entry["passed"]), int(entry["hidden_passed"]), tuple(entry["decisive"]))  # type: ignore[arg-type]
+
+
 def fingerprint(task: Task) -> str:
-    """What a baseline depends on: the buggy code, the setup code, the tests and the time limit."""
+    """What a baseline depends on: the buggy code, the setup code, the tests, the time limit and the
+    names the tests take from the module (those the reference defines)."""
+    from tracefix.tasks.grading import module_names
+
     payload = {
+        "names": module_names(task.reference_code),
         "buggy_code": task.buggy_code,
         "setup_code": task.setup_code,
         "tests": [t.model_dump(mode="json") for t in task.tests],
@@ -47,28 +78,38 @@ def fingerprint(task: Task) -> str:
     return hashlib.blake2b(json.dumps(payload, sort_keys=True).encode("utf-8"), digest_size=12).hexdigest()
 
 
-def compute(task: Task, sandbox: "Sandbox") -> tuple[int, bool]:
-    """``(passed, definitive)`` for the task's buggy code, evaluated exactly like a submission."""
+def compute(task: Task, sandbox: "Sandbox") -> tuple[Baseline, bool]:
+    """``(baseline, definitive)`` for the task's buggy code, evaluated exactly like a submission."""
     from tracefix.tasks.grading import evaluate
 
     evaluation = evaluate(task.buggy_code, task, sandbox=sandbox)
-    passed = 0 if evaluation.had_syntax_error else evaluation.passed
-    return passed, evaluation.definitive
+    return of_evaluation(evaluation), evaluation.definitive
+
+
+def of_evaluation(evaluation: "Evaluation") -> Baseline:
+    if evaluation.had_syntax_error:
+        return Baseline(0, 0, tuple(v.name for v in evaluation.hidden.verdicts))
+    decisive = tuple(v.name for v in evaluation.hidden.verdicts if not v.passed and v.decisive_failure)
+    return Baseline(evaluation.passed, evaluation.hidden.passed, decisive)
 
 
 def load(path: Path) -> Dict[str, Dict[str, object]]:
-    """``{task_id: {"fingerprint": ..., "passed": n}}`` from a baselines file (empty if absent)."""
+    """``{task_id: {"fingerprint", "passed", "hidden_passed", "decisive"}}`` from a baselines file."""
     if not path.exists():
         return {}
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("baselines"), dict):
         raise ValueError(f"{path}: not a baselines file (expected an object with 'baselines')")
+    if data.get("version") != 2:
+        log.warning("%s: baselines of an older format are ignored (they will be computed on first use); "
+                    "rebuild it with `tracefix tasks verify --split all --baselines-out FILE`", path)
+        return {}
     return data["baselines"]
 
 
 def dump(baselines: Dict[str, Dict[str, object]], path: Path) -> None:
     """Write a baselines file deterministically (sorted ids), so a rebuild is byte-identical."""
-    body = {"version": 1, "baselines": {k: baselines[k] for k in sorted(baselines)}}
+    body = {"version": 2, "baselines": {k: baselines[k] for k in sorted(baselines)}}
     path.write_text(json.dumps(body, indent=0, sort_keys=True) + "\n", encoding="utf-8")
 
 
@@ -77,9 +118,9 @@ class Baselines:
 
     def __init__(self, shipped: Optional[Dict[str, Dict[str, object]]] = None,
                  sandbox_factory: Optional[Callable[[], "Sandbox"]] = None) -> None:
-        self._known: Dict[str, int] = {}
+        self._known: Dict[str, Baseline] = {}
         for task_id, entry in (shipped or {}).items():
-            self._known[f"{task_id}\0{entry['fingerprint']}"] = int(entry["passed"])  # type: ignore[call-overload]
+            self._known[f"{task_id}\0{entry['fingerprint']}"] = Baseline.from_entry(entry)
         self._sandbox_factory = sandbox_factory
         self._sandbox: Optional["Sandbox"] = None
         self._lock = threading.Lock()
@@ -89,10 +130,10 @@ class Baselines:
     def _key(task: Task) -> str:
         return f"{task.id}\0{fingerprint(task)}"
 
-    def known(self, task: Task) -> Optional[int]:
+    def known(self, task: Task) -> Optional[Baseline]:
         return self._known.get(self._key(task))
 
-    def get(self, task: Task) -> int:
+    def get(self, task: Task) -> Baseline:
         """The task's baseline; computed once per process (per task version) when not shipped."""
         key = self._key(task)
         if key in self._known:
@@ -103,10 +144,10 @@ class Baselines:
             if key in self._known:
                 return self._known[key]
             for attempt in range(ATTEMPTS):
-                passed, definitive = compute(task, self._private_sandbox())
+                baseline, definitive = compute(task, self._private_sandbox())
                 if definitive:
-                    self._known[key] = passed
-                    return passed
+                    self._known[key] = baseline
+                    return baseline
                 log.warning("baseline of %s: the sandbox did not give a definitive result (attempt %d)", task.id, attempt + 1)
         raise BaselineUnavailable(f"the baseline of task {task.id} could not be computed (sandbox unavailable)")
 

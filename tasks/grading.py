@@ -18,6 +18,8 @@ Two rules hold here whatever a candidate returns:
 
 from __future__ import annotations
 
+import ast
+import functools
 import reprlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Optional
@@ -41,6 +43,10 @@ class TestVerdict:
     visible: bool
     passed: bool
     message: str = ""
+    """Why the first failing step failed."""
+    decisive_failure: bool = False
+    """The test failed on a step whose expected value a program must compute (not a guessable
+    outcome such as "no exception", True or 0): see ``EvalStep.guessable``."""
 
 
 @dataclass
@@ -117,11 +123,78 @@ def build_program(code: str, task: Task, tests: Iterable[TaskTest]) -> Program:
         tests=tuple(to_test_spec(test) for test in tests),
         setup_code=task.setup_code,
         timeout_s=task.timeout_s or DEFAULT_TIMEOUT_S,
+        names=module_names(task.reference_code),
     )
 
 
+@functools.lru_cache(maxsize=8192)
+def module_names(source: str) -> Optional[tuple[str, ...]]:
+    """The names a module defines at top level and exports (its ``__all__`` when it lists them, else
+    those without a leading underscore), read from its syntax tree; ``None`` when that cannot be
+    known (it does not parse, or it star-imports).
+
+    Tests run in a namespace holding the candidate's values of exactly the reference's names: a
+    candidate cannot add a name of its own (an ``all`` that always says True) to the test
+    expressions.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    found: dict[str, None] = {}
+    exported: Optional[list[str]] = None
+
+    def targets(node: ast.AST) -> Iterable[str]:
+        if isinstance(node, ast.Name):
+            yield node.id
+        elif isinstance(node, (ast.Tuple, ast.List)):
+            for element in node.elts:
+                yield from targets(element)
+        elif isinstance(node, ast.Starred):
+            yield from targets(node.value)
+
+    def visit(body: list[ast.stmt]) -> bool:
+        nonlocal exported
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                found[node.name] = None
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    for name in targets(target):
+                        found[name] = None
+                        if name == "__all__" and isinstance(node, ast.Assign) and isinstance(node.value, (ast.List, ast.Tuple)):
+                            values = [e.value for e in node.value.elts if isinstance(e, ast.Constant)]
+                            if all(isinstance(v, str) for v in values):
+                                exported = values
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    if alias.name == "*":
+                        return False
+                    found[alias.asname or alias.name.split(".")[0]] = None
+            else:
+                for field_name in ("body", "orelse", "finalbody", "handlers"):
+                    nested = getattr(node, field_name, None)
+                    if isinstance(nested, list):
+                        inner = [n.body if isinstance(n, ast.ExceptHandler) else n for n in nested]
+                        flat = [stmt for item in inner for stmt in (item if isinstance(item, list) else [item])]
+                        if not visit([n for n in flat if isinstance(n, ast.stmt)]):
+                            return False
+        return True
+
+    if not visit(tree.body):
+        return None
+    if exported is not None:
+        return tuple(n for n in exported if n in found)
+    return tuple(n for n in found if not n.startswith("_"))
+
+
 def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """At most ``limit`` characters, keeping both ends: the start says which step failed, the end of
+    a traceback says what was raised."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return text[:head] + " ... " + text[-(limit - head - 5):]
 
 
 _REPR = reprlib.Repr()
@@ -217,12 +290,14 @@ def grade(task: Task, tests: list[TaskTest], execution: Execution) -> RunReport:
     for test in tests:
         outcome = outcomes.get(test.name)
         steps = outcome.steps if outcome else []
-        failure: Optional[str] = None
-        for index, step in enumerate(test.steps):
+        first: Optional[str] = None
+        decisive = False
+        for index, step in enumerate(test.steps):  # every step: which failures are decisive matters
             failure = _check_step(step, steps[index] if index < len(steps) else None, missing)
             if failure is not None:
-                break
-        report.verdicts.append(TestVerdict(test.name, test.visible, failure is None, _clip(failure or "")))
+                first = first or failure
+                decisive = decisive or not step.guessable
+        report.verdicts.append(TestVerdict(test.name, test.visible, first is None, _clip(first or ""), decisive))
     return report
 
 

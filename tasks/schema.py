@@ -25,10 +25,19 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
+TRIVIAL_VALUES = (None, True, False, 0, 1, -1, 0.0, 1.0, "")
+"""Expected values a program could claim without computing anything (with empty containers)."""
+
+
 class ExecStep(_Strict):
     """A statement that passes when it raises nothing."""
 
     exec: str
+
+    @property
+    def guessable(self) -> bool:
+        """Always: "raised nothing" is the one outcome an exec step expects (see EvalStep.guessable)."""
+        return True
 
 
 class EvalStep(_Strict):
@@ -64,6 +73,21 @@ class EvalStep(_Strict):
     def expected_value(self) -> Any:
         """The decoded expected value (built-in Python types only)."""
         return decode_value(self.expect)
+
+    @property
+    def guessable(self) -> bool:
+        """Whether a program could pass this step by claiming an outcome rather than computing it:
+        an expected exception, or a trivial value (True/False/None, 0, 1, -1, an empty string or
+        container).  Code runs in the process that evaluates the steps, so it can always bend such a
+        step (monkeypatching, or writing the harness's frames itself); only a step with a value it
+        must actually compute is evidence that a program is correct.  See ``decisive`` tests in
+        :mod:`tracefix.tasks.baseline`."""
+        if self.raises is not None:
+            return True
+        value = self.expected_value
+        if isinstance(value, (str, bytes, list, tuple, dict, set, frozenset)) and len(value) == 0:
+            return True
+        return any(type(value) is type(trivial) and value == trivial for trivial in TRIVIAL_VALUES)
 
 
 def _step_kind(step: Any) -> Optional[str]:

@@ -4,7 +4,11 @@
 2. the buggy code fails at least one visible test;
 3. the buggy code is not the reference (whitespace-normalised) and compiles unless tagged as a
    syntax-error bug;
-4. ids are unique and every field has its type (the schema enforces types when a file is read).
+4. ids are unique and every field has its type (the schema enforces types when a file is read);
+5. the buggy code fails at least one hidden test on a step whose expected value must be computed
+   (a *decisive* test, see ``EvalStep.guessable``): otherwise a program that hard-codes the
+   visible answers, or claims "True" or "no error" where it cannot compute, could not be told
+   from a fix, and the task could not be scored.
 
 Verification also measures the task's **baseline** (how many tests the buggy code passes, evaluated
 exactly like a submission, in the verifier's own sandbox): ``tracefix tasks verify
@@ -21,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
-from tracefix.tasks.baseline import fingerprint
+from tracefix.tasks.baseline import Baseline, fingerprint, of_evaluation
 from tracefix.tasks.grading import RunReport, evaluate, run_tests
 from tracefix.tasks.schema import Task, normalise_source
 
@@ -38,8 +42,8 @@ class TaskVerdict:
     problems: list[str] = field(default_factory=list)
     buggy_visible_failures: int = 0
     buggy_hidden_failures: int = 0
-    baseline_passed: int = 0
-    """Tests the buggy code passes (0 when it does not compile): the bar a submission must clear."""
+    baseline: Baseline = Baseline(0, 0, ())
+    """What the buggy code achieves: the bar a submission must clear."""
     fingerprint: str = ""
 
     @property
@@ -47,7 +51,7 @@ class TaskVerdict:
         return not self.problems
 
     def baseline_entry(self) -> dict[str, object]:
-        return {"fingerprint": self.fingerprint, "passed": self.baseline_passed}
+        return self.baseline.entry(self.fingerprint)
 
 
 class ReferenceRuns:
@@ -82,7 +86,7 @@ class ReferenceRuns:
 
 
 def verify_task(task: Task, sandbox: "Optional[Sandbox]" = None, references: Optional[ReferenceRuns] = None) -> TaskVerdict:
-    """Check rules 1-3 for one task (rule 4 is the schema's and the collection's job)."""
+    """Check rules 1-3 and 5 for one task (rule 4 is the schema's and the collection's job)."""
     verdict = TaskVerdict(task.id, task.difficulty)
     if normalise_source(task.buggy_code) == normalise_source(task.reference_code):
         verdict.problems.append("buggy_code is the reference (after normalising whitespace)")
@@ -101,7 +105,7 @@ def verify_task(task: Task, sandbox: "Optional[Sandbox]" = None, references: Opt
     if not buggy_evaluation.definitive:
         verdict.problems.append(f"the sandbox could not run the buggy code ({buggy.detail}); verify again")
     verdict.fingerprint = fingerprint(task)
-    verdict.baseline_passed = 0 if buggy.had_syntax_error else buggy.passed
+    verdict.baseline = of_evaluation(buggy_evaluation)
     if buggy.had_syntax_error and not task.expects_syntax_error:
         verdict.problems.append(
             f"buggy_code does not compile ({buggy.syntax_error}); tag the task 'syntax-error' if that is the bug"
@@ -110,6 +114,12 @@ def verify_task(task: Task, sandbox: "Optional[Sandbox]" = None, references: Opt
     verdict.buggy_hidden_failures = buggy.hidden_total - buggy.hidden_passed
     if verdict.buggy_visible_failures == 0:
         verdict.problems.append("buggy_code passes every visible test, so the agent cannot see the bug")
+    if not verdict.baseline.decisive and not buggy.had_syntax_error:
+        verdict.problems.append(
+            "no decisive hidden test: the buggy code fails no hidden test on a step whose expected value must "
+            "be computed (only on steps expecting no exception, an exception, True/False/None, 0, 1, -1 or an "
+            "empty value), so hard-coded or claimed answers could not be told from a fix; add a hidden test "
+            "that checks a computed value the bug gets wrong")
     return verdict
 
 

@@ -187,6 +187,15 @@ def test_tasks_verify_file_reports_every_bad_line(tmp_path, registry):
     assert "2 valid, 0 invalid, 3 line(s) not in the task format" in result.output
 
 
+def test_tasks_list_with_a_bad_tasks_file_reports_every_bad_line(tmp_path, registry):
+    path = _bad_file(tmp_path, registry)
+    result = runner.invoke(app, ["tasks", "list", "--tasks-file", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2, result.output
+    for number in (2, 3, 4):
+        assert f"{path}:{number}:" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_serve_with_a_bad_tasks_file_prints_the_report_not_a_traceback(tmp_path, registry):
     path = _bad_file(tmp_path, registry)
     result = cli("serve", "--host", "127.0.0.1", "--port", "0", "--tasks-file", str(path), timeout=120)

@@ -155,3 +155,21 @@ def test_max_steps_setting_ends_the_episode_with_an_evaluation():
 def test_get_reward_before_reset_is_an_error():
     with pytest.raises(RuntimeError, match="before reset"):
         TraceFixToolEnv().get_reward()
+
+
+def test_tool_env_episodes_are_recorded_and_replay_identically(registry, tmp_path):
+    from tracefix.trajectory.reader import read_trajectory, trajectory_files
+    from tracefix.trajectory.replay import replay_trajectory
+
+    with TraceFixToolEnv(reward_mode="binary", record_dir=tmp_path) as env:
+        play_oracle(env, registry, EASY_TASK)
+        play_oracle(env, registry, "curated/lru_cache_class")
+        assert env.get_reward() == 1.0
+    files = trajectory_files([tmp_path])
+    assert len(files) == 2
+    for path in files:
+        trajectory = read_trajectory(path)
+        assert trajectory.header.source == "trl" and trajectory.header.reward_mode == "binary"
+        assert trajectory.footer is not None and trajectory.footer.success
+        report = replay_trajectory(trajectory)
+        assert report.error is None and not report.divergences, report

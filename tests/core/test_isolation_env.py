@@ -198,7 +198,7 @@ def test_a_flooding_run_cannot_poison_the_next_tasks_baseline(shared: Sandbox) -
     final = victim.step(SUBMIT)
     assert final.done and final.error is None
     assert final.score == 0, final.message  # the bug passes 2 of 4 tests, exactly as many as the original
-    assert "no more tests than the original" in final.message
+    assert "does not do better than the original" in final.message
 
 
 def test_a_submission_cannot_poison_its_own_first_baseline(shared: Sandbox) -> None:

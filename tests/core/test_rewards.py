@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.helpers import EASY_FIX, EASY_TASK, RESET, RUN, SUBMIT, UNDO, VIEW, replace
+from tests.helpers import EASY_FIX, EASY_TASK, RUN, SUBMIT, UNDO, VIEW, replace
 from tracefix.core import constants as C
 from tracefix.core.environment import TraceFixRLGym
 from tracefix.models import ActionType, CodeAction
@@ -86,7 +86,7 @@ def test_submitting_the_original_scores_zero(gym):
     obs = gym.step(SUBMIT)
     assert obs.done and obs.score == 0 and obs.success is False
     assert obs.reward <= 0
-    assert "no more tests than the original" in obs.message
+    assert "does not do better than the original" in obs.message
 
 
 def test_cosmetic_edits_cannot_farm_the_run_bonus(gym):

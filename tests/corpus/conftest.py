@@ -135,6 +135,27 @@ TOY_TESTS = [
     _test("power", _eval("power(2, 3)", 8), _eval("power(5, 0)", 1)),
     _test("sorted_copy", {"exec": "data = [3, 1, 2]"}, _eval("sorted_copy(data)", [1, 2, 3]), _eval("data", [3, 1, 2])),
     _test("count_in_window", _eval("count_in_window([1, 5, 9], 2, 8)", 1), _eval("count_in_window([2, 8], 2, 8)", 2)),
+    # Hidden tests that check computed values of every function: each mutant must fail one of them
+    # (a *decisive* hidden test), or hard-coded visible answers could not be told from a fix.
+    _test("counter_hidden", {"exec": "c = Counter(3)"}, _eval("[c.add(2), c.add(2), c.add(2)]", [False, False, True]),
+          _eval("(c.count, c.total)", {"$tuple": [3, 6]}), visible=False),
+    _test("counter_limit_one_hidden", {"exec": "c = Counter(1)"}, _eval("(c.limit, c.add(7), c.total)", {"$tuple": [1, True, 7]}),
+          visible=False),
+    _test("counter_refuses_zero_hidden", {"exec": "c = Counter(5)"},
+          {"exec": "try:\n    c.add(0)\n    outcome = 'accepted'\nexcept ValueError:\n    outcome = 'refused'"},
+          _eval("(outcome, c.count, Counter().limit)", {"$tuple": ["refused", 0, 3]}), visible=False),
+    _test("first_index_hidden", _eval("[first_index([7, 8, 7], 7, 1), first_index([], 1), first_index([2, 2], 2)]", [2, -1, 0]),
+          visible=False),
+    _test("clipped_sum_hidden", _eval("clipped_sum([-1, 0, 3, 9, 4], 0, 4)", 7), visible=False),
+    _test("first_negative_hidden", _eval("[first_negative([0, -5, -6]), first_negative([])]", [-5, None]), visible=False),
+    _test("running_totals_hidden", _eval("running_totals([0, 2, 5])", [0, 2, 7]), visible=False),
+    _test("middle_hidden", _eval("middle([9, 8, 7, 6, 5])", [8, 7, 6]), visible=False),
+    _test("safe_ratio_hidden", _eval("[safe_ratio(7, 2), safe_ratio(0, 0)]", [3.5, None]), visible=False),
+    _test("span_hidden", _eval("span([2, 9, 4])", {"$tuple": [7, 2]}), visible=False),
+    _test("power_hidden", _eval("[power(3, 4), power(7, 1)]", [81, 7]), visible=False),
+    _test("sorted_copy_hidden", {"exec": "data = [9, 4, 6]"}, _eval("(sorted_copy(data), data)", {"$tuple": [[4, 6, 9], [9, 4, 6]]}),
+          visible=False),
+    _test("count_in_window_hidden", _eval("count_in_window([2, 3, 7, 8, 9, 12], 3, 9)", 4), visible=False),
 ]
 
 TOY_SEED = {
@@ -158,6 +179,7 @@ ABS_TESTS = [
     _test("negative", _eval("magnitude(-3)", 3)),
     _test("positive", _eval("magnitude(4)", 4)),
     _test("zero", _eval("magnitude(0)", 0), visible=False),
+    _test("mixed", _eval("[magnitude(-7), magnitude(5), magnitude(-2)]", [7, 5, 2]), visible=False),
 ]
 
 

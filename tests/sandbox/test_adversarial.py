@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import socket
-import stat
 import struct
 import json
 from dataclasses import dataclass
@@ -178,10 +177,20 @@ CASES = [
          "    def __hash__(self):\n        return 0\n    def __repr__(self):\n        return '7'\n",
          steps=[("eval", "Eq()"), ("eval", "[Eq()]")],
          expect=[(True, {"$unsupported": "Eq"}), (True, [{"$unsupported": "Eq"}])]),
-    Case("monkeypatch_builtins", "import builtins\nbuiltins.len = lambda x: 42\nbuiltins.PWNED = True\n",
-         steps=[("eval", "len([])")], expect=[(True, 42)]),
+    # Patching the builtins module, shadowing a builtin with a name of one's own, or rebinding the
+    # harness' functions does not reach the test expressions (they see pristine builtins and only
+    # the reference's names); the program itself still sees its own patches.
+    Case("monkeypatch_builtins", "import builtins\nbuiltins.len = lambda x: 42\nbuiltins.all = lambda x: True\n"
+         "builtins.PWNED = True\ndef own():\n    return len([])\n",
+         steps=[("eval", "len([])"), ("eval", "all([False])"), ("eval", "own()")],
+         expect=[(True, 0), (True, False), (True, 42)]),
     Case("patch_harness_encoder", "import sys\nh = sys.modules['_tracefix_harness']\n"
-         "h.encode = lambda v, *a: 'forged'\nLEAK = 1\n", steps=[("eval", "5")], expect=[(True, "forged")]),
+         "h.encode = lambda v, *a: 'forged'\nh._error_frame = lambda e, k: {'t': 'step', 'k': k, 'ok': True}\n"
+         "h._Encoder = None\nLEAK = 1\n",
+         steps=[("eval", "5"), ("eval", "1 / 0")], expect=[(True, 5), (False, "ZeroDivisionError", "division by zero")]),
+    Case("patch_builtins_from_a_step", "import sys\n"
+         "def sneak():\n    sys._getframe(1).f_globals['__builtins__']['sorted'] = lambda x: 'forged'\n    return 1\n",
+         steps=[("eval", "sneak()"), ("eval", "sorted([2, 1])")], expect=[(True, 1), (True, [1, 2])]),
     Case("subclasses_walk_finds_harness_but_no_channel",
          "import os, stat\n"
          "def walk():\n    return sorted({c.__name__ for c in object.__subclasses__() if c.__name__ in ('_Channel', 'Zygote')})\n"

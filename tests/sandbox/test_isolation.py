@@ -8,7 +8,6 @@ zygote, fill the temporary directory, forge result frames.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import secrets
@@ -497,3 +496,53 @@ def tier(request: pytest.FixtureRequest) -> str:
     if not info["available"]:
         pytest.skip("tier %r unavailable on this host: %s" % (request.param, info["detail"]))
     return request.param
+
+
+SIGNAL_ROUTES = r'''
+import ctypes, fcntl, os, socket
+libc = ctypes.CDLL(None, use_errno=True)
+def routes(target):
+    out = {}
+    r, w = os.pipe()
+    for name, cmd, arg in (("F_SETOWN", 8, target), ("F_SETSIG", 10, 9), ("F_SETOWN_EX", 15, 0)):
+        ctypes.set_errno(0)
+        out[name] = 0 if libc.fcntl(r, cmd, arg) == 0 else ctypes.get_errno()
+    a, b = socket.socketpair()
+    pid = ctypes.c_int(target)
+    ctypes.set_errno(0)
+    out["FIOSETOWN"] = 0 if libc.ioctl(a.fileno(), 0x8901, ctypes.byref(pid)) == 0 else ctypes.get_errno()
+    ctypes.set_errno(0)
+    out["flock"] = 0 if libc.flock(r, 2) == 0 else ctypes.get_errno()
+    return out
+'''
+
+
+def test_no_signal_route_to_other_processes(sb: Sandbox) -> None:
+    """Finding 10: on kernels without Landlock's signal scope, F_SETOWN + F_SETSIG (or FIOSETOWN)
+    would let a run have the kernel SIGKILL another run; every such route is refused."""
+    ex = sb.execute(prog(SIGNAL_ROUTES, ("eval", "routes(os.getppid())"), ("eval", "routes(1)")))
+    assert ex.status == RunStatus.OK, ex.detail
+    for result in (s.value for s in steps(ex)):
+        assert result == {"F_SETOWN": 1, "F_SETSIG": 1, "F_SETOWN_EX": 1, "FIOSETOWN": 1, "flock": 1}, result
+
+
+def test_reduced_tier_runs_have_their_own_uid_per_zygote(sandbox_factory) -> None:
+    """Finding 10: at the reduced tier every zygote's runs have a uid of their own, which neither
+    the zygote nor any other zygote's runs have."""
+    if not capabilities_allow("reduced") or os.geteuid() != 0:
+        pytest.skip("the reduced tier with per-zygote uids needs the tier and root")
+    a = sandbox_factory(tier="reduced", pool_size=2)
+    b = sandbox_factory(tier="reduced", pool_size=1)
+    a.warm()
+    b.warm()
+    infos = a.info()["workers"] + b.info()["workers"]
+    run_uids = [w["run_uid"] for w in infos]
+    assert len(set(run_uids)) == 3 and all(w["uid"] == 0 for w in infos) and 0 not in run_uids
+    seen = {s.value for s in steps(b.execute(prog("import os", ("eval", "os.getuid()"))))}
+    assert seen == {infos[2]["run_uid"]}
+
+
+def capabilities_allow(tier: str) -> bool:
+    from tracefix.sandbox import capabilities
+
+    return bool(capabilities()["tiers"][tier]["available"])

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from tracefix.sandbox import Sandbox, SandboxConfig
-from tracefix.tasks.baseline import BASELINES_FILE, Baselines, compute, fingerprint, load
+from tracefix.tasks.baseline import BASELINES_FILE, Baseline, Baselines, compute, fingerprint, load
 from tracefix.tasks.schema import parse_task
 
 
@@ -35,8 +35,9 @@ def test_shipped_baselines_match_a_fresh_sandbox(curated) -> None:
     shipped = load(BASELINES_FILE)
     with Sandbox(SandboxConfig(pool_size=1)) as fresh:
         for task in curated:
-            passed, definitive = compute(task, fresh)
-            assert definitive and passed == shipped[task.id]["passed"], task.id
+            baseline, definitive = compute(task, fresh)
+            assert definitive and baseline.entry(fingerprint(task)) == shipped[task.id], task.id
+            assert baseline.decisive, f"{task.id} has no decisive hidden test"
 
 
 def test_an_unshipped_task_is_computed_once_and_only_from_a_definitive_run() -> None:
@@ -45,7 +46,8 @@ def test_an_unshipped_task_is_computed_once_and_only_from_a_definitive_run() -> 
         "buggy_code": "def absval(x):\n    return x\n", "reference_code": "def absval(x):\n    return abs(x)\n",
         "tests": [{"name": "p", "steps": [{"eval": "absval(3)", "expect": 3}]},
                   {"name": "n", "steps": [{"eval": "absval(-3)", "expect": 3}]},
-                  {"name": "h", "visible": False, "steps": [{"eval": "absval(0)", "expect": 0}]}],
+                  {"name": "h", "visible": False, "steps": [{"eval": "absval(0)", "expect": 0}]},
+                  {"name": "hv", "visible": False, "steps": [{"eval": "absval(-9)", "expect": 9}]}],
     })
     made = []
 
@@ -61,7 +63,8 @@ def test_an_unshipped_task_is_computed_once_and_only_from_a_definitive_run() -> 
         t.start()
     for t in threads:
         t.join()
-    assert results == [2, 2, 2, 2] and baselines.known(task) == 2 and len(made) == 1
+    expected = Baseline(passed=2, hidden_passed=1, decisive=("hv",))  # h expects 0: guessable, not decisive
+    assert results == [expected] * 4 and baselines.known(task) == expected and len(made) == 1
     for sandbox in made:
         sandbox.close()
 

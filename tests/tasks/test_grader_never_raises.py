@@ -134,3 +134,13 @@ def _encode_expected(value):
             return {"$dict": [[k, _encode_expected(v)] for k, v in value.items()]}
         return {k: _encode_expected(v) for k, v in value.items()}
     return value
+
+
+def test_long_failure_messages_keep_the_raised_exception() -> None:
+    """A clipped message keeps its end: for a long traceback, the line that says what was raised."""
+    from tracefix.tasks.grading import _clip
+
+    traceback = "`f(1)` raised Traceback (most recent call last):\n" + '  File "solution.py", line 3, in f\n' * 40
+    clipped = _clip(traceback + "ValueError: boom")
+    assert len(clipped) <= MAX_MESSAGE_CHARS
+    assert clipped.startswith("`f(1)` raised") and clipped.endswith("ValueError: boom")

@@ -21,6 +21,7 @@ TASK = parse_task(
             {"name": "float", "steps": [{"eval": "add(0.1, 0.2)", "expect": 0.3, "approx": 1e-9}]},
             {"name": "raises", "steps": [{"eval": "add(1, None)", "raises": "TypeError"}]},
             {"name": "hidden", "visible": False, "steps": [{"eval": "add(-5, 5)", "expect": 0}]},
+            {"name": "hidden_value", "visible": False, "steps": [{"eval": "add(-5, 12)", "expect": 7}]},
         ],
     }
 )
@@ -99,6 +100,11 @@ def test_verifier_flags_each_rule():
     assert any("does not compile" in p for p in verify_task(no_compile).problems)
     tagged = no_compile.model_copy(update={"tags": ["syntax-error"]})
     assert verify_task(tagged).valid
+    # the buggy code fails hidden tests only where the expected value is guessable (0 here)
+    guessable_only = parse_task({**TASK.model_dump(exclude={"tests"}), "tests": [
+        t.model_dump(exclude_unset=True) for t in TASK.tests if t.name != "hidden_value"]})
+    problems = verify_task(guessable_only).problems
+    assert any("no decisive hidden test" in p for p in problems), problems
 
 
 def test_all_curated_tasks_are_valid(curated):

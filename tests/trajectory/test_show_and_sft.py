@@ -59,8 +59,11 @@ def test_show_one_step_and_bad_input(runs, tmp_path):
     one = runner.invoke(app, ["show", str(path), "--step", "3"])
     assert one.exit_code == 0 and "program before step 3" in one.output and "step  1" not in one.output
     assert runner.invoke(app, ["show", str(path), "--step", "99"]).exit_code == 2
-    missing = runner.invoke(app, ["show", str(tmp_path / "nope.jsonl")])
-    assert missing.exit_code == 2 and "No such file" in missing.output
+    # A long path in a narrow terminal: the error stays one line, path and reason intact.
+    nowhere = tmp_path / ("d" * 120) / "[nope].jsonl"
+    missing = runner.invoke(app, ["show", str(nowhere)], terminal_width=60)
+    assert missing.exit_code == 2
+    assert missing.output.strip() == f"error: {nowhere}: No such file or directory"
 
 
 def test_show_marks_an_unfinished_episode(runs):
