@@ -245,7 +245,9 @@ def tasks_generate(
     timeout: float = typer.Option(2.0, "--timeout", help="timeout_s written into each task."),
     operators: Optional[str] = typer.Option(None, "--operators", help="Comma-separated mutation operators (default: all)."),
     calibrate: bool = typer.Option(False, "--calibrate/--no-calibrate",
-                                   help="Set each task's difficulty by playing the search and random baselines on it (slow; deterministic)."),
+                                   help="Set each task's difficulty by playing the search and random baselines on a sample of each seed's tasks (slow; deterministic)."),
+    measurements: Optional[Path] = typer.Option(None, "--measurements",
+                                                help="With --calibrate: reuse the measurements of this FILE.calibration.jsonl.gz for the same tasks (same agents) instead of replaying them."),
 ) -> None:
     """Generate verified tasks by mutating correct seed programs (deterministic, parallel)."""
     import os
@@ -264,7 +266,7 @@ def tasks_generate(
             raise fail(f"unknown operator(s) {', '.join(unknown)}; known: {', '.join(OPERATORS)}")
     config = GenerateConfig(
         seed=seed, count=count, jobs=jobs or max(1, os.cpu_count() or 1), timeout_s=timeout, budget_s=budget,
-        operators=chosen, calibrate=calibrate,
+        operators=chosen, calibrate=calibrate, reuse_measurements=str(measurements) if measurements else None,
     )
     columns = (TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=False) as progress:
@@ -274,7 +276,7 @@ def tasks_generate(
             "accepted": progress.add_task("tasks kept", total=count),
         }
         if calibrate:
-            bars["calibration"] = progress.add_task("playing baselines", total=count)
+            bars["calibration"] = progress.add_task("playing baselines", total=None)
         screened = {"total": 0}
 
         def on_progress(phase: str, advance: int, total: Optional[int]) -> None:

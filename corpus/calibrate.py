@@ -14,6 +14,25 @@ The difficulty is then a documented function of those numbers (:func:`difficulty
 ``hard``    ``search`` does not solve it within the budget
 ==========  =======================================================================================
 
+Playing both baselines costs about 1.5 s of a 2-core machine per task, so a 10,000-task corpus
+is not measured whole: :func:`calibration_sample` picks :data:`MEASURED_PER_SEED` tasks of every
+seed program (the first ones in corpus order, a pure function of the generated corpus), those are
+played, and each keeps the band of its own measurement (tag ``difficulty:measured``).  Every other
+task gets the band its **feature cell** earned in the measured ``train`` tasks (tag
+``difficulty:estimated``): the cell is the task's number of bugs, whether every visible test or
+only some show the bug, and where the symptom shows (``bugs:N``, ``exposed:*``, ``symptom:*``
+tags); over the measured ``train`` tasks of the cell (at least :data:`MIN_CELL` of them, else
+the cell of the number of bugs alone, else all of them),
+
+==========  =======================================================================================
+``easy``    at least :data:`EASY_SHARE` of them were measured ``easy``
+``medium``  otherwise, at least :data:`SOLVED_SHARE` of them were solved by ``search``
+``hard``    otherwise
+==========  =======================================================================================
+
+Only ``train`` measurements set the cells: ``validation`` and ``test`` tasks are measured (their
+solve rates are published) but never tune anything.
+
 :data:`EASY_STEPS` was chosen on the ``train`` split only (see ``corpus/README.md``).  Nothing here
 reads the clock: an episode's outcome depends only on the task, the agent and what the sandbox
 reports, so the same corpus gives the same measurements and the same difficulties (episodes the
@@ -44,6 +63,15 @@ RANDOM_EPISODES = 4
 EASY_STEPS = 12
 """A ``search`` solve in at most this many steps is ``easy``: about four candidate edits (an edit
 and a test run each) after reading the program and running the tests once."""
+MEASURED_PER_SEED = 5
+"""Tasks of each seed program played by both baselines (see the module docstring)."""
+EASY_SHARE = 0.5
+SOLVED_SHARE = 0.25
+MIN_CELL = 12
+"""Thresholds of the estimated bands (module docstring), chosen on the ``train`` split only."""
+CELL_PREFIXES = ("bugs:", "exposed:", "symptom:")
+MEASURED_TAG = "difficulty:measured"
+ESTIMATED_TAG = "difficulty:estimated"
 REPLAYS = 3
 """An episode in which the sandbox refused a step is replayed up to this many times."""
 
@@ -193,18 +221,89 @@ def measure_tasks(
 # ------------------------------------------------------------------------------------------------
 
 
-def calibrate_result(result: "GenerationResult", *, jobs: int = 1, progress: Optional[ProgressCallback] = None) -> None:
-    """Measure the generated tasks and set each one's difficulty from its measurement (in place)."""
-    measurements = measure_tasks(result.records, jobs=jobs, progress=progress)
-    apply_measurements(result, measurements)
+def calibration_sample(records: Sequence[dict[str, Any]], per_seed: int = MEASURED_PER_SEED) -> list[dict[str, Any]]:
+    """The tasks to play: the first ``per_seed`` of every seed program, in corpus order."""
+    taken: Counter[str] = Counter()
+    sample = []
+    for record in records:
+        seed = _seed_of(record)
+        if taken[seed] < per_seed:
+            taken[seed] += 1
+            sample.append(record)
+    return sample
+
+
+def _seed_of(record: dict[str, Any]) -> str:
+    return next((t for t in record.get("tags", []) if t.startswith("seed:")), "seed:?")
+
+
+def _split_of(record: dict[str, Any]) -> str:
+    return next((t[len("split:"):] for t in record.get("tags", []) if t.startswith("split:")), "train")
+
+
+def feature_cell(tags: Iterable[str], coarse: bool = False) -> str:
+    """The task's feature cell (``bugs:2 exposed:some symptom:far``), or with ``coarse`` its bugs only."""
+    prefixes = CELL_PREFIXES[:1] if coarse else CELL_PREFIXES
+    return " ".join(sorted(t for t in tags if t.startswith(prefixes)))
+
+
+def cell_bands(records: Sequence[dict[str, Any]], measurements: dict[str, Measurement]) -> dict[str, dict[str, float]]:
+    """Per feature cell (fine and coarse, plus ``*`` for all): measured ``train`` tasks, their share
+    measured ``easy`` and their share solved by ``search``, and the band that gives."""
+    groups: dict[str, list[Measurement]] = {}
+    for record in records:
+        m = measurements.get(record["id"])
+        if m is None or _split_of(record) != "train":
+            continue
+        for cell in (feature_cell(record["tags"]), feature_cell(record["tags"], coarse=True), "*"):
+            groups.setdefault(cell, []).append(m)
+    cells: dict[str, dict[str, float]] = {}
+    for cell, ms in sorted(groups.items()):
+        n = len(ms)
+        easy = sum(difficulty_from(m) == "easy" for m in ms) / n
+        solved = sum(m.search_solved for m in ms) / n
+        band = "easy" if easy >= EASY_SHARE else "medium" if solved >= SOLVED_SHARE else "hard"
+        cells[cell] = {"tasks": n, "easy_share": round(easy, 4), "search_solved": round(solved, 4), "band": band}
+    return cells
+
+
+def estimated_band(tags: Sequence[str], cells: dict[str, dict[str, float]]) -> str:
+    for cell in (feature_cell(tags), feature_cell(tags, coarse=True), "*"):
+        row = cells.get(cell)
+        if row is not None and (row["tasks"] >= MIN_CELL or cell == "*"):
+            return str(row["band"])
+    return "hard"
+
+
+def calibrate_result(result: "GenerationResult", *, jobs: int = 1, progress: Optional[ProgressCallback] = None,
+                     per_seed: int = MEASURED_PER_SEED, reuse: Optional[dict[str, Measurement]] = None) -> None:
+    """Measure a sample of the generated tasks and set every task's difficulty (in place).
+
+    ``reuse``: measurements already made of these very tasks (a task id names its buggy code), e.g.
+    the ``.calibration.jsonl.gz`` file of an earlier build with the same agents; only the rest is played."""
+    sample = calibration_sample(result.records, per_seed)
+    known = {r["id"]: reuse[r["id"]] for r in sample if reuse and r["id"] in reuse}
+    todo = [r for r in sample if r["id"] not in known]
+    if progress is not None:
+        progress("calibration", len(known), len(sample))
+    measurements = {**known, **measure_tasks(todo, jobs=jobs, progress=progress)}
+    apply_measurements(result, {r["id"]: measurements[r["id"]] for r in sample})
 
 
 def apply_measurements(result: "GenerationResult", measurements: dict[str, Measurement]) -> None:
+    """Bands from the measurements where there is one, from the feature cells elsewhere."""
+    cells = cell_bands(result.records, measurements)
     for i, record in enumerate(result.records):
-        record["difficulty"] = difficulty_from(measurements[record["id"]])
-        result.tasks[i] = result.tasks[i].model_copy(update={"difficulty": record["difficulty"]})
+        m = measurements.get(record["id"])
+        record["difficulty"] = difficulty_from(m) if m is not None else estimated_band(record["tags"], cells)
+        tags = [t for t in record["tags"] if t not in (MEASURED_TAG, ESTIMATED_TAG)]
+        tags.append(MEASURED_TAG if m is not None else ESTIMATED_TAG)
+        record["tags"] = tags
+        result.tasks[i] = result.tasks[i].model_copy(update={"difficulty": record["difficulty"], "tags": tags})
     result.measurements = measurements
     result.report["calibration"] = calibration_report(result.tasks, measurements)
+    result.report["calibration"]["cells"] = cells
+    result.report["calibration"]["measured"] = len(measurements)
     from tracefix.corpus.splits import task_split
 
     for row in result.report["splits"].values():
@@ -222,7 +321,9 @@ def calibration_report(tasks: Iterable[Task], measurements: dict[str, Measuremen
     rows: dict[str, dict[str, dict[str, float]]] = {}
     groups: dict[tuple[str, str], list[Measurement]] = {}
     for task in tasks:
-        m = measurements[task.id]
+        m = measurements.get(task.id)
+        if m is None:
+            continue
         for split in (task_split(task) or "train", "all"):
             for band in (task.difficulty, "all"):
                 groups.setdefault((split, band), []).append(m)
@@ -236,7 +337,8 @@ def calibration_report(tasks: Iterable[Task], measurements: dict[str, Measuremen
             "search_score": round(sum(m.search_score for m in ms) / n, 4),
             "random_solved": round(sum(m.random_solved for m in ms) / sum(m.random_episodes for m in ms), 4),
         }
-    return {"easy_steps": EASY_STEPS, "random_episodes": RANDOM_EPISODES, "by_split": rows}
+    return {"easy_steps": EASY_STEPS, "random_episodes": RANDOM_EPISODES, "easy_share": EASY_SHARE,
+            "solved_share": SOLVED_SHARE, "min_cell": MIN_CELL, "measured_per_seed": MEASURED_PER_SEED, "by_split": rows}
 
 
 def encode_measurements(measurements: dict[str, Measurement]) -> bytes:
@@ -261,7 +363,8 @@ def measurements_path(corpus: Path) -> Path:
 
 
 __all__ = [
-    "EASY_STEPS", "Measurement", "RANDOM_EPISODES", "apply_measurements", "calibrate_result", "calibration_report",
-    "difficulty_from", "encode_measurements", "load_measurements", "measure_task", "measure_tasks",
+    "EASY_SHARE", "EASY_STEPS", "ESTIMATED_TAG", "MEASURED_PER_SEED", "MEASURED_TAG", "MIN_CELL", "Measurement",
+    "RANDOM_EPISODES", "SOLVED_SHARE", "apply_measurements", "calibrate_result", "calibration_report",
+    "calibration_sample", "cell_bands", "difficulty_from", "estimated_band", "feature_cell", "encode_measurements", "load_measurements", "measure_task", "measure_tasks",
     "measurements_path",
 ]

@@ -203,6 +203,10 @@ class GenerateConfig:
     :func:`difficulty_of`."""
     calibration_jobs: Optional[int] = None
     """Worker processes for the calibration (default: ``jobs``)."""
+    measured_per_seed: Optional[int] = None
+    """Tasks of each seed played by the baselines (default :data:`tracefix.corpus.calibrate.MEASURED_PER_SEED`)."""
+    reuse_measurements: Optional[str] = None
+    """A ``.calibration.jsonl.gz`` file whose measurements of the same tasks are reused, not replayed."""
 
 
 @dataclass
@@ -483,9 +487,13 @@ def generate(
     report.update(_family_report(kept, tasks))
     result = GenerationResult(tasks, records, report)
     if config.calibrate:
-        from tracefix.corpus.calibrate import calibrate_result
+        from tracefix.corpus.calibrate import MEASURED_PER_SEED, calibrate_result, load_measurements
 
-        calibrate_result(result, jobs=config.calibration_jobs or config.jobs, progress=progress)
+        reuse = None
+        if config.reuse_measurements and Path(config.reuse_measurements).exists():
+            reuse = load_measurements(config.reuse_measurements)
+        calibrate_result(result, jobs=config.calibration_jobs or config.jobs, progress=progress,
+                         per_seed=config.measured_per_seed or MEASURED_PER_SEED, reuse=reuse)
     report["elapsed_s"] = round(time.perf_counter() - started, 2)
     return result
 
