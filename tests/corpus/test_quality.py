@@ -10,10 +10,16 @@ import pytest
 
 from tests.corpus.conftest import ABS_REFERENCE, ABS_TESTS, _eval, _test, seed_line, write_jsonl
 from tracefix.corpus.calibrate import (
+    EASY_SOLVED,
     EASY_STEPS,
+    MEDIUM_SOLVED,
+    MIN_CELL,
     Measurement,
     calibration_report,
+    calibration_sample,
+    cell_bands,
     difficulty_from,
+    estimated_band,
     encode_measurements,
     load_measurements,
     measure_task,
@@ -199,3 +205,46 @@ def test_seed_report_cli_flags_a_weak_seed(tmp_path):
     assert "BELOW THE BAR seed/weak" in result.output
     row = json.loads(out.read_text())["seeds"][0]
     assert row["seed"] == "seed/weak" and row["domain"] == "numeric" and row["kill_rate"] < 0.95 and row["survivors"]
+
+
+# -- calibration on a sample: measured bands and feature-cell bands -------------------------------------
+
+
+def _record(task_id: str, seed: str, split: str, bugs: int, exposed: str = "all", symptom: str = "value") -> dict:
+    return {"id": task_id, "difficulty": "hard",
+            "tags": ["generated", f"bugs:{bugs}", f"symptom:{symptom}", f"exposed:{exposed}", f"split:{split}", f"seed:{seed}"]}
+
+
+def _measured(task_id: str, solved: bool, steps: int = 8) -> Measurement:
+    return Measurement(task_id, solved, steps if solved else 50, 1.0 if solved else 0.0, 0, 4)
+
+
+def test_calibration_sample_takes_the_first_tasks_of_each_seed():
+    records = [_record(f"t{i}", f"seed/{i % 3}", "train", 1) for i in range(12)]
+    sample = calibration_sample(records, per_seed=2)
+    assert [r["id"] for r in sample] == ["t0", "t1", "t2", "t3", "t4", "t5"]
+    assert calibration_sample(records, per_seed=2) == sample
+
+
+def test_feature_cells_set_the_band_of_unmeasured_tasks_from_train_only():
+    single = [_record(f"one{i}", "seed/a", "train", 1) for i in range(MIN_CELL)]
+    triple = [_record(f"three{i}", "seed/b", "train", 3, "some", "far") for i in range(MIN_CELL)]
+    # test tasks measured all solved: they must not move any cell
+    held_out = [_record(f"test{i}", "seed/c", "test", 3, "some", "far") for i in range(MIN_CELL)]
+    measurements = {r["id"]: _measured(r["id"], True) for r in single + held_out}
+    measurements.update({r["id"]: _measured(r["id"], i < 2) for i, r in enumerate(triple)})
+    cells = cell_bands(single + triple + held_out, measurements)
+    assert cells["bugs:1 exposed:all symptom:value"]["band"] == "easy"  # all solved
+    assert cells["bugs:1 exposed:all symptom:value"]["easy_share"] == 1.0  # ... within EASY_STEPS
+    assert cells["bugs:3 exposed:some symptom:far"]["tasks"] == MIN_CELL
+    assert cells["bugs:3 exposed:some symptom:far"]["band"] == "medium"  # 2 of 12 solved: MEDIUM_SOLVED <= 1/6 < EASY_SOLVED
+    assert estimated_band(_record("x", "seed/z", "test", 1)["tags"], cells) == "easy"
+    assert estimated_band(_record("y", "seed/z", "test", 3, "some", "far")["tags"], cells) == "medium"
+    # a cell with too few measured tasks falls back to the cell of its number of bugs
+    assert estimated_band(_record("z", "seed/z", "test", 1, "some", "near")["tags"], cells) == "easy"
+    hard = {r["id"]: _measured(r["id"], i == 0) for i, r in enumerate(triple)}
+    assert cell_bands(triple, hard)["bugs:3 exposed:some symptom:far"]["band"] == "hard"  # 1/12 < MEDIUM_SOLVED
+    easy = {r["id"]: _measured(r["id"], i % 2 == 0, steps=30) for i, r in enumerate(triple)}
+    row = cell_bands(triple, easy)["bugs:3 exposed:some symptom:far"]
+    assert row["band"] == "easy" and row["easy_share"] == 0.0  # 6/12 solved, each in more than EASY_STEPS
+    assert EASY_SOLVED > MEDIUM_SOLVED > 1 / 12
