@@ -107,21 +107,28 @@ def _run_once(code: str, task: Task, sandbox: "Optional[Sandbox]") -> tuple[RunR
 
 
 def _timed_run(code: str, seed_task: Task, budget_s: float, sandbox: "Optional[Sandbox]", retries: int) -> tuple[RunReport, bool]:
-    """Run with ``budget_s`` as the time limit; a run that finishes but uses over a quarter of it is
-    repeated (up to ``retries`` times) and the fastest kept, so load on the machine does not decide.
+    """Run with ``budget_s`` as the time limit; a run that times out, or finishes but uses over a
+    quarter of the budget, is repeated (up to ``retries`` times) and the fastest finished run kept,
+    so load on the machine does not decide.
 
-    Outcomes are then stable in practice: runs take ~10 ms, infinite loops hit the limit, runaway
-    recursion is recognised by its RecursionError (not by its time), and only a finite mutant whose
-    *fastest* run is close to ``budget_s / 2`` could go either way.
+    Outcomes are then stable in practice: runs take ~10 ms (a loaded machine can stall one past the
+    limit, hence the repeat of time-outs: a build with four jobs on two cores dropped a few 10 ms
+    mutants as time-outs before), infinite loops hit the limit every time, runaway recursion is
+    recognised by its RecursionError (not by its time), and only a finite mutant whose *fastest*
+    run is close to ``budget_s / 2`` could go either way.
     """
     task = seed_task.model_copy(update={"timeout_s": budget_s})
     report, recursion = _run_once(code, task, sandbox)
     for _ in range(retries):
-        if report.status is not RunStatus.OK or recursion or report.wall_s <= budget_s / 4:
+        if recursion or report.status not in (RunStatus.OK, RunStatus.TIMEOUT):
             break
-        again, _ = _run_once(code, task, sandbox)
-        if again.status is RunStatus.OK and again.wall_s < report.wall_s:
-            report = again
+        if report.status is RunStatus.OK and report.wall_s <= budget_s / 4:
+            break
+        again, again_recursion = _run_once(code, task, sandbox)
+        if again.status is RunStatus.OK and (report.status is not RunStatus.OK or again.wall_s < report.wall_s):
+            report, recursion = again, again_recursion
+        elif again_recursion and report.status is not RunStatus.OK:
+            report, recursion = again, again_recursion
     return report, recursion
 
 

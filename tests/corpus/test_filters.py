@@ -70,9 +70,9 @@ def test_duplicates_are_dropped(sandbox, tmp_path):
     again = normalised_ast_hash('def f(x):\n    """Add one."""\n    return x+1  # same\n')
     assert dedup.offer(first, "a") is None
     assert dedup.offer(again, "b") == "a"
-    # a tiny seed has few distinct mutants, so the generator meets duplicates and drops them
+    # a tiny seed has fewer distinct mutants than asked for, so the generator meets duplicates and drops them
     seeds = write_jsonl(tmp_path / "seeds.jsonl", [seed_line("seed/abs", ABS_REFERENCE, ABS_TESTS)])
-    result = generate(GenerateConfig(seed=0, count=4, jobs=1, max_candidates=200), [seeds], sandbox=sandbox)
+    result = generate(GenerateConfig(seed=0, count=60, jobs=1, max_candidates=200), [seeds], sandbox=sandbox)
     assert result.report["drops"].get("duplicate", 0) > 0
     hashes = [normalised_ast_hash(t.buggy_code) for t in result.tasks]
     assert len(set(hashes)) == len(hashes) and result.tasks
