@@ -22,7 +22,7 @@ task gets the band its **feature cell** earned in the measured ``train`` tasks (
 ``difficulty:estimated``): the cell is the task's number of bugs, whether every visible test or
 only some show the bug, and where the symptom shows (``bugs:N``, ``exposed:*``, ``symptom:*``
 tags); over the measured ``train`` tasks of the cell (at least :data:`MIN_CELL` of them, else
-the cell of the number of bugs alone, else all of them),
+the cell of the number of bugs alone, else all of them; ``hard`` when no ``train`` task was measured),
 
 ==========  =======================================================================================
 ``easy``    ``search`` solved at least :data:`EASY_SOLVED` of them

@@ -8,12 +8,26 @@ from collections import Counter
 
 import pytest
 
+from tracefix.corpus.calibrate import (
+    ESTIMATED_TAG,
+    MEASURED_TAG,
+    difficulty_from,
+    estimated_band,
+    load_measurements,
+    measurements_path,
+)
+from tracefix.corpus.families import FAMILIES, family_tag
+from tracefix.corpus.features import GENERATOR_TAG
 from tracefix.corpus.generate import load_seeds, report_path
+from tracefix.corpus.mutators import normalised_ast_hash
 from tracefix.corpus.splits import SPLITS, corpus_splits, task_seed, task_split
 from tracefix.tasks.registry import CORPUS_FILE, default_registry
 from tracefix.tasks.verify import verify_tasks
 
-REGENERATE = "tracefix tasks generate --seed 0 --count 1500 --out tasks/data/corpus.jsonl.gz"
+REGENERATE = (
+    "tracefix tasks generate --seed 0 --count 10000 --calibrate "
+    "--measurements tasks/data/corpus.calibration.jsonl.gz --out tasks/data/corpus.jsonl.gz"
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +39,8 @@ def corpus():
 def test_corpus_is_large_split_by_seed_and_commit_sized(corpus):
     assert list(corpus) == list(SPLITS)
     tasks = [t for split in corpus.values() for t in split]
-    assert len(tasks) >= 1000 and len({t.id for t in tasks}) == len(tasks)
-    assert CORPUS_FILE.stat().st_size < 1_000_000
+    assert len(tasks) >= 10_000 and len({t.id for t in tasks}) == len(tasks)
+    assert CORPUS_FILE.stat().st_size < 3_000_000
     seeds_by_split = {name: {task_seed(t) for t in split} for name, split in corpus.items()}
     assert not seeds_by_split["train"] & seeds_by_split["validation"]
     assert not seeds_by_split["train"] & seeds_by_split["test"]
@@ -70,3 +84,37 @@ def test_a_sample_of_the_corpus_verifies_in_the_sandbox(corpus, sandbox):
     sample = random.Random(0).sample(tasks, 40)
     verdicts = verify_tasks(sample, sandbox=sandbox, workers=2)
     assert [(v.task_id, v.problems) for v in verdicts if not v.valid] == []
+
+
+def test_every_task_carries_its_provenance(corpus):
+    families = {family_tag(f.name) for f in FAMILIES}
+    for split in corpus.values():
+        for task in split:
+            tags = set(task.tags)
+            assert GENERATOR_TAG in tags and task_seed(task) and task_split(task)
+            assert tags & families, task.id
+            assert any(tag.startswith("mutation:") for tag in tags), task.id
+            assert any(tag.startswith("bugs:") for tag in tags), task.id
+
+
+def test_no_two_buggy_programs_and_no_buggy_program_and_reference_share_a_normalised_ast(corpus):
+    tasks = [t for split in corpus.values() for t in split]
+    references = {normalised_ast_hash(code) for code in {t.reference_code for t in tasks}}
+    buggy = [normalised_ast_hash(t.buggy_code) for t in tasks]
+    assert len(set(buggy)) == len(buggy)
+    assert not references & set(buggy)
+
+
+def test_difficulty_follows_the_measurements_and_the_documented_cells(corpus):
+    measurements = load_measurements(measurements_path(CORPUS_FILE))
+    cells = json.loads(report_path(CORPUS_FILE).read_text())["calibration"]["cells"]
+    tasks = [t for split in corpus.values() for t in split]
+    measured = [t for t in tasks if MEASURED_TAG in t.tags]
+    assert {t.id for t in measured} == set(measurements)
+    assert len({task_seed(t) for t in measured}) == len({task_seed(t) for t in tasks})  # every seed measured
+    for task in tasks:
+        if MEASURED_TAG in task.tags:
+            assert task.difficulty == difficulty_from(measurements[task.id]), task.id
+        else:
+            assert ESTIMATED_TAG in task.tags
+            assert task.difficulty == estimated_band(task.tags, cells), task.id

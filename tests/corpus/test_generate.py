@@ -193,3 +193,27 @@ def test_cli_verify_all_fails_on_an_invalid_task(small_registry):
     assert result.exit_code == 1
     assert "INVALID gen/broken/00000000" in result.output and "passes every visible test" in result.output
     assert _row(result.output, "broken")[:3] == ["broken", "0", "1"]
+
+
+def test_calibrated_build_is_rebuilt_identically_from_its_measurements(tmp_path, toy_seed_file):
+    """`--calibrate` plays a sample per seed; `--measurements` reuses those plays: same bytes, same bands."""
+    first = tmp_path / "a" / "cal.jsonl.gz"
+    args = ["tasks", "generate", "--seed", "1", "--count", "6", "--jobs", "1", "--calibrate", "--seeds", str(toy_seed_file)]
+    result = runner.invoke(app, [*args, "--out", str(first)])
+    assert result.exit_code == 0, result.output
+    measurements = first.with_name("cal.calibration.jsonl.gz")
+    measured = gzip.decompress(measurements.read_bytes()).decode().splitlines()
+    assert len(measured) == 5  # MEASURED_PER_SEED tasks of the only seed
+    second = tmp_path / "b" / "cal.jsonl.gz"
+    result = runner.invoke(app, [*args, "--measurements", str(measurements), "--out", str(second)])
+    assert result.exit_code == 0, result.output
+    assert second.read_bytes() == first.read_bytes()
+    assert second.with_name("cal.calibration.jsonl.gz").read_bytes() == measurements.read_bytes()
+    records = [json.loads(line) for line in gzip.decompress(first.read_bytes()).decode().splitlines()]
+    tags = [r["tags"] for r in records]
+    assert sum("difficulty:measured" in t for t in tags) == 5 and sum("difficulty:estimated" in t for t in tags) == 1
+    report = json.loads(first.with_name("cal.report.json").read_text())
+    assert report["calibration"]["measured"] == 5
+    # the toy seed is a `test` seed: its measurements set no feature cell, so the unmeasured task is `hard`
+    assert report["calibration"]["cells"] == {}
+    assert [r["difficulty"] for r in records if "difficulty:estimated" in r["tags"]] == ["hard"]
