@@ -18,6 +18,7 @@ from tracefix.corpus.generate import (
     generate,
     load_seeds,
 )
+from tracefix.corpus.families import family_of, family_tag
 from tracefix.corpus.mutators import OPERATORS
 from tracefix.corpus.splits import SPLITS, CorpusError, assign_splits, corpus_splits, group_by_split, task_seed, task_split
 from tracefix.tasks.verify import verify_tasks
@@ -73,8 +74,8 @@ def test_each_operator_yields_a_verified_task_tagged_with_it(op, toy_seed_file, 
     result = generate(GenerateConfig(seed=0, count=1, jobs=1, operators=(op,)), [toy_seed_file], sandbox=sandbox)
     assert len(result.tasks) == 1, result.report["drops"]
     task = result.tasks[0]
-    assert task.tags[1] == f"mutation:{op}"
-    assert all(tag == f"mutation:{op}" for tag in task.tags if tag.startswith("mutation:"))
+    assert task.tags[1] == family_tag(family_of(op))  # the family first, then the operator
+    assert [tag for tag in task.tags if tag.startswith(("mutation:", "family:"))] == [task.tags[1], f"mutation:{op}"]
     verdicts = verify_tasks([task], sandbox=sandbox, workers=1)
     assert verdicts[0].valid, verdicts[0].problems
 

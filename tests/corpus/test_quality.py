@@ -45,8 +45,9 @@ def test_format_bar_counts_tests_and_refuses_asserts_in_exec_steps(tmp_path):
     weak = _seed(tmp_path, ABS_REFERENCE, ABS_TESTS + [_test("asserting", {"exec": "assert magnitude(-1) == 1"},
                                                               _eval("magnitude(1)", 1))])
     problems = format_problems(weak)
-    assert "4 tests (at least 8)" in problems
-    assert "1 hidden tests (at least 4)" in problems
+    hidden = sum(not test["visible"] for test in ABS_TESTS)
+    assert f"{len(ABS_TESTS) + 1} tests (at least 8)" in problems
+    assert f"{hidden} hidden tests (at least 4)" in problems
     assert any("asserts inside an exec step" in p for p in problems)
     visible = [_test(f"v{i}", _eval(f"magnitude({-i})", i)) for i in range(1, 4)]
     hidden = [_test(f"h{i}", _eval(f"magnitude({i})", i), visible=False) for i in range(5)]
@@ -136,7 +137,7 @@ EASY_TASK = {
     "reference_code": "def absval(x):\n    if x < 0:\n        return -x\n    return x\n",
     "tests": [{"name": "neg", "steps": [{"eval": "absval(-3)", "expect": 3}]},
               {"name": "pos", "steps": [{"eval": "absval(2)", "expect": 2}]},
-              {"name": "hidden", "visible": False, "steps": [{"eval": "absval(-1)", "expect": 1}]}],
+              {"name": "hidden", "visible": False, "steps": [{"eval": "absval(-7)", "expect": 7}]}],
     "tags": ["split:train"],
 }
 
