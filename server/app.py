@@ -31,7 +31,7 @@ from tracefix.core.constants import (
 from tracefix.core.environment import ResetError
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
 from tracefix.server.errors import compact_errors, error_text
-from tracefix.server.idle import IdleSessionCloser
+from tracefix.server.lifetime import SessionLifetime
 from tracefix.server.tracefix_rl_environment import TraceFixRLEnvironment
 from tracefix.server.ws_guard import WebSocketGuard
 from tracefix.tasks.registry import TaskRegistry, UnknownTaskError
@@ -158,7 +158,7 @@ def build_app(
     application.add_exception_handler(RequestValidationError, invalid_request)
     application.add_exception_handler(StarletteHTTPException, http_error)
     application.add_middleware(WebSocketGuard, path="/ws")
-    application.add_middleware(IdleSessionCloser, path="/ws", idle_timeout_s=idle)
+    application.add_middleware(SessionLifetime, path="/ws", idle_timeout_s=idle)
 
     @application.get("/capacity", tags=["Health"], summary="Sessions open and sandbox workers in use")
     def capacity() -> dict:
