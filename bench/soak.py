@@ -429,8 +429,10 @@ class Soak:
                server_errors: List[str], leftovers: List[str], duration: float, load_start: Any) -> Dict[str, Any]:
         skip = min(60.0, 0.2 * duration)  # the first minute (a fifth of a short run) fills caches
         steady = [s for s in self.samples if s["t"] >= skip] or self.samples
-        slopes = {key: slope_per_minute([(s["t"], s[key]) for s in steady])
-                  for key in ("rss_mb", "fds", "threads", "processes", "tree_rss_mb")}
+        keys = ("rss_mb", "fds", "threads", "processes", "tree_rss_mb")
+        slopes = {key: slope_per_minute([(s["t"], s[key]) for s in steady]) for key in keys}
+        late = [s for s in steady if s["t"] >= steady[0]["t"] + (steady[-1]["t"] - steady[0]["t"]) / 2] if steady else []
+        late_slopes = {key: slope_per_minute([(s["t"], s[key]) for s in late]) for key in keys}
         t = self.tally
         return {
             "duration_s": round(duration, 1),
@@ -448,6 +450,8 @@ class Soak:
             "hostile_cases_played": len(t.hostile_seen),
             "faults": t.faults,
             "slopes_per_minute": slopes,
+            "slopes_per_minute_second_half": late_slopes,
+            "series": [{k: round(v, 2) for k, v in s.items()} for s in self.samples],
             "means": {key: statistics.fmean(s[key] for s in steady) for key in ("rss_mb", "fds", "threads", "processes", "sessions")}
             if steady else {},
             "samples": len(self.samples),
@@ -485,13 +489,14 @@ def markdown(r: Dict[str, Any]) -> str:
         f"| idle sessions closed by the server | {r['idle_sessions_reaped']} |",
         f"| adversarial programs played | {r['hostile_cases_played']} |",
         f"| faults injected | {len(r['faults'])} ({faults}) |",
-        f"| slope of server RSS | {s['rss_mb']:+.2f} MB/min |",
+        f"| slope of server RSS (whole run / second half) | {s['rss_mb']:+.2f} / {r['slopes_per_minute_second_half']['rss_mb']:+.2f} MB/min |",
         f"| slope of server open fds | {s['fds']:+.2f} /min |",
         f"| slope of server threads | {s['threads']:+.2f} /min |",
         f"| slope of sandbox processes | {s['processes']:+.2f} /min |",
-        f"| slope of sandbox RSS | {s['tree_rss_mb']:+.2f} MB/min |",
-        f"| server after the soak vs before: RSS MB, fds, threads, processes | {b['rss_mb']:.0f} -> {f['rss_mb']:.0f}, "
-        f"{b['fds']:.0f} -> {f['fds']:.0f}, {b['threads']:.0f} -> {f['threads']:.0f}, {b['processes']:.0f} -> {f['processes']:.0f} |",
+        f"| slope of sandbox RSS, runs in flight included | {s['tree_rss_mb']:+.2f} MB/min |",
+        f"| at rest after the soak vs before: server RSS MB, fds, threads; sandbox processes, RSS MB | "
+        f"{b['rss_mb']:.0f} -> {f['rss_mb']:.0f}, {b['fds']:.0f} -> {f['fds']:.0f}, {b['threads']:.0f} -> {f['threads']:.0f}; "
+        f"{b['processes']:.0f} -> {f['processes']:.0f}, {b['tree_rss_mb']:.0f} -> {f['tree_rss_mb']:.0f} |",
         f"| files left in the server's TMPDIR | {len(r['server_tmp_leftovers'])} |",
     ]
     return "\n".join(lines) + "\n"
