@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.serverproc import Sample, ServerProcess  # noqa: E402
+from bench.serverproc import ServerProcess  # noqa: E402
 
 ACTIONS = ("reset", "VIEW_CODE", "REPLACE_LINES", "RUN_TESTS", "SUBMIT")
 TEST_RUNS_PER_EPISODE = 3

@@ -134,12 +134,21 @@ class ServerProcess:
         assert self.proc is not None
         return self.proc.pid
 
-    def start(self, timeout_s: float = 60.0) -> "ServerProcess":
+    def start(self, timeout_s: float = 90.0) -> "ServerProcess":
+        return self.launch().wait_ready(timeout_s)
+
+    def launch(self) -> "ServerProcess":
+        """Start the process and return at once (start several, then :meth:`wait_ready` for each)."""
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tracefix.server.app", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self.env, stdout=self._log, stderr=self._log, start_new_session=True,
         )
+        return self
+
+    def wait_ready(self, timeout_s: float = 90.0) -> "ServerProcess":
+        """Wait until ``/health`` answers (importing OpenEnv takes seconds on a busy machine)."""
+        assert self.proc is not None
         deadline = time.monotonic() + timeout_s
         while True:
             if self.proc.poll() is not None:

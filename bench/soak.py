@@ -72,6 +72,8 @@ class SoakConfig:
     server_log: Optional[str] = None
     workdir: Optional[str] = None
     """Where the server's TMPDIR and log go (default: a new temporary directory)."""
+    min_faults: int = 0
+    """Keep going past ``seconds`` until this many faults were injected (at most 2 minutes more)."""
 
 
 @dataclass
@@ -413,6 +415,9 @@ class Soak:
             tasks.append(asyncio.create_task(self.faults()))
             tasks.append(asyncio.create_task(self.sampler()))
             await asyncio.sleep(self.config.seconds)
+            overtime = time.monotonic() + 120
+            while len(self.tally.faults) < self.config.min_faults and time.monotonic() < overtime:
+                await asyncio.sleep(0.2)
             self.stop.set()
             await asyncio.gather(*tasks)
             duration = time.monotonic() - self.started

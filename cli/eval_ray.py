@@ -89,6 +89,59 @@ class EvalActor:
         self._server.stop()
 
 
+def start_actors(ray: Any, count: int, pool_size: int, workers: int, max_steps: Optional[int],
+                 record_dir: Optional[Path]) -> List[Any]:
+    """``count`` actors, each reserving ``pool_size`` CPUs and running ``workers`` episodes at once."""
+    remote_actor = ray.remote(num_cpus=pool_size, max_concurrency=max(1, workers))(EvalActor)
+    return [remote_actor.remote(pool_size, max_steps, str(record_dir) if record_dir else None) for _ in range(count)]
+
+
+def play_on(ray: Any, handles: Sequence[Any], jobs: Sequence[Any], workers: int) -> Iterator[Dict[str, Any]]:
+    """Deal ``jobs`` to the actors, ``workers`` in flight on each; yield rows as episodes finish.
+
+    An actor gets work once it is up (its server answers): actors still waiting for CPUs on a busy
+    or autoscaling cluster, or that failed to start, hold no episode.
+    """
+    starting = {handle.where.remote(): handle for handle in handles}
+    active: List[Any] = []
+    failures: List[str] = []
+    pending: Dict[Any, Any] = {}
+    queue: List[Any] = list(jobs)
+    load: Dict[Any, int] = {}
+    while queue or pending:
+        if starting:
+            up, _ = ray.wait(list(starting), num_returns=len(starting), timeout=0 if active else 0.5)
+            for ref in up:
+                handle = starting.pop(ref)
+                try:
+                    ray.get(ref)
+                except Exception as exc:  # noqa: BLE001 - an actor that could not start its server
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                active.append(handle)
+                load[handle] = 0
+            if not active:
+                if not starting:
+                    raise RuntimeError("no Ray actor could start: " + "; ".join(failures)[:2000])
+                continue
+        for handle in active:
+            while queue and load[handle] < max(1, workers):
+                pending[handle.run.remote(asdict(queue.pop(0)))] = handle
+                load[handle] += 1
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)  # a timeout keeps Ctrl-C responsive
+        for ref in ready:
+            load[pending.pop(ref)] -= 1
+            yield ray.get(ref)
+
+
+def stop_actors(ray: Any, handles: Sequence[Any]) -> None:
+    for handle in handles:
+        try:
+            ray.kill(handle)
+        except Exception:  # noqa: BLE001 - best effort at the end of a run
+            pass
+
+
 def ray_rows(
     jobs: Sequence[Any], address: str, actors: Optional[int], pool_size: int, workers: int,
     max_steps: Optional[int], record_dir: Optional[Path], num_cpus: Optional[int] = None,
@@ -103,28 +156,11 @@ def ray_rows(
         return
     cpus = int(ray.cluster_resources().get("CPU", 1))
     count = max(1, min(actors or max(1, cpus // pool_size), len(jobs)))
-    remote_actor = ray.remote(num_cpus=pool_size, max_concurrency=max(1, workers))(EvalActor)
-    handles = [remote_actor.remote(pool_size, max_steps, str(record_dir) if record_dir else None) for _ in range(count)]
-    pending: Dict[Any, int] = {}
-    queue: List[Any] = list(jobs)
-    load = [0] * count
+    handles = start_actors(ray, count, pool_size, workers, max_steps, record_dir)
     try:
-        while queue or pending:
-            for index, handle in enumerate(handles):
-                while queue and load[index] < max(1, workers):
-                    ref = handle.run.remote(asdict(queue.pop(0)))
-                    pending[ref] = index
-                    load[index] += 1
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)  # a timeout keeps Ctrl-C responsive
-            for ref in ready:
-                load[pending.pop(ref)] -= 1
-                yield ray.get(ref)
+        yield from play_on(ray, handles, jobs, workers)
     finally:
-        for handle in handles:
-            try:
-                ray.kill(handle)
-            except Exception:  # noqa: BLE001 - best effort at the end of a run
-                pass
+        stop_actors(ray, handles)
 
 
-__all__ = ["EvalActor", "LOCAL", "RayUnavailable", "init_ray", "ray_rows"]
+__all__ = ["EvalActor", "LOCAL", "RayUnavailable", "init_ray", "play_on", "ray_rows", "start_actors", "stop_actors"]
