@@ -95,6 +95,10 @@ DEFAULT_MAX_CONCURRENT_ENVS = 512
 bench/load.py on 2 cores: 256 sessions cost the server under 1 MB of memory each, one thread and
 one file descriptor each; what limits a session count is the sandbox pool's throughput (see the
 README's performance section)."""
+WS_PER_MESSAGE_DEFLATE = False
+"""WebSocket compression on the server.  Off: each connection's zlib state (about 300 KB) made the
+server's memory creep as sessions came and went (bench/soak.py: +13 MB per 2,500 episodes with it,
++1 MB without), and observations are a few KB of text."""
 DEFAULT_SESSION_IDLE_TIMEOUT_S = 600.0
 """A WebSocket session with no message for this long is closed (``TRACEFIX_SESSION_IDLE_TIMEOUT_S``;
 0 turns it off)."""

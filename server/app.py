@@ -27,6 +27,7 @@ from tracefix.core.constants import (
     DEFAULT_PORT,
     DEFAULT_SESSION_IDLE_TIMEOUT_S,
     ENV_NAME,
+    WS_PER_MESSAGE_DEFLATE,
 )
 from tracefix.core.environment import ResetError
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
@@ -81,6 +82,9 @@ def raise_open_file_limit() -> int:
             pass
     return soft
 
+
+UVICORN_OPTIONS = {"ws_per_message_deflate": WS_PER_MESSAGE_DEFLATE}
+"""What every way of serving the app passes to uvicorn (the container: ``--ws-per-message-deflate false``)."""
 
 _WEB_FLAG = "ENABLE_WEB_INTERFACE"
 _web_flag_lock = threading.Lock()
@@ -201,7 +205,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
         configure_recording(args.record)
     application = build_app(web=True) if args.web and not web_enabled() else app
-    uvicorn.run(application, host=args.host, port=args.port)
+    uvicorn.run(application, host=args.host, port=args.port, **UVICORN_OPTIONS)
 
 
 def registry_with_file(path: str) -> "TaskRegistry":

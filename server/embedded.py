@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 
 import uvicorn
 
-from tracefix.server.app import build_app
+from tracefix.server.app import UVICORN_OPTIONS, build_app
 
 
 class EmbeddedServer:
@@ -25,7 +25,7 @@ class EmbeddedServer:
     ) -> None:
         config = uvicorn.Config(
             build_app(max_sessions, web=web, idle_timeout_s=idle_timeout_s), host=host, port=port, log_level="warning",
-            ws_ping_interval=None, lifespan="on"
+            ws_ping_interval=None, lifespan="on", **UVICORN_OPTIONS
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="tracefix-embedded-server", daemon=True)

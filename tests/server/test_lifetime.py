@@ -207,3 +207,16 @@ def test_a_client_that_vanishes_mid_step_leaves_nothing_behind(tmp_path):
         errors = [line for line in log.read_text().splitlines() if re.search(r"ERROR|Traceback", line)]
         assert errors == []
         assert server.capacity()["sessions"]["open"] == 0
+
+
+def test_sessions_are_not_compressed(server_url, tmp_path):
+    """No permessage-deflate: each connection's zlib state made the server's memory creep as sessions
+    came and went (bench/soak.py).  The client offers it; the embedded server and `tracefix serve`
+    (a separate process) both decline."""
+    async def extensions(base: str) -> list:
+        async with websockets.connect(ws_url(base)) as ws:  # offers permessage-deflate by default
+            return [type(e).__name__ for e in ws.protocol.extensions]
+
+    assert asyncio.run(extensions(server_url)) == []
+    with ServerProcess(log_path=str(tmp_path / "server.log")) as server:
+        assert asyncio.run(extensions(server.url)) == []
