@@ -319,9 +319,11 @@ def markdown(rows: List[Dict[str, Any]]) -> str:
     for row in rows:
         q = queueing_check(row, base)
         cpu = row["cpu_ms_per_episode"]
+        cpu_text = (f"{cpu['server']:.1f} / {cpu['sandbox']:.1f} / {cpu['client']:.1f}" if row["episodes"] >= 10
+                    else "too few episodes to time")  # CPU times come in 10 ms ticks
         lines.append(f"| {row['sessions']} | {q['test_runs_per_s']:.0f} | {q['mean_waiting']:.1f} | {q['measured_ms']:.1f} | "
                      f"{q['predicted_ms']:.1f} | {row['probe_view_ms']['p50']:.1f} / {row['probe_view_ms']['p99']:.1f} | "
-                     f"{cpu['server']:.1f} / {cpu['sandbox']:.1f} / {cpu['client']:.1f} |")
+                     f"{cpu_text} |")
     return "\n".join(lines) + "\n"
 
 

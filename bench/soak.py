@@ -477,9 +477,13 @@ def markdown(r: Dict[str, Any]) -> str:
     ep = r["episodes"]
     s = r["slopes_per_minute"]
     b, f = r["baseline"], r["final"]
-    faults = ", ".join(f"{x['kind']}: {'reported' if x.get('reported') else 'NOT reported'}"
-                       f"{' + recovered' if x.get('recovered') else ' NOT recovered'}"
-                       for x in r["faults"] if not x.get("skipped")) or "none"
+    injected = [x for x in r["faults"] if not x.get("skipped")]
+    kinds = {k: sum(1 for x in injected if x["kind"] == k) for k in FAULTS}
+    faults = ", ".join(f"{n} {k}" for k, n in kinds.items() if n) or "none"
+    if injected:
+        faults += (f"; reported {sum(1 for x in injected if x.get('reported'))}, "
+                   f"recovered {sum(1 for x in injected if x.get('recovered'))}, errors in other sessions meanwhile "
+                   f"{sum(x.get('other_sessions_errors_meanwhile', 0) for x in injected)}")
     lines = [
         f"{r['duration_s'] / 60:.1f} min, {r['slots']} clients; sessions: "
         + ", ".join(f"{k} {v}" for k, v in r["sessions"].items())
@@ -493,7 +497,7 @@ def markdown(r: Dict[str, Any]) -> str:
         f"| steps refused by a busy sandbox and sent again | {r['busy_retries']} |",
         f"| idle sessions closed by the server | {r['idle_sessions_reaped']} |",
         f"| adversarial programs played | {r['hostile_cases_played']} |",
-        f"| faults injected | {len(r['faults'])} ({faults}) |",
+        f"| faults injected | {len(injected)} ({faults}) |",
         f"| slope of server RSS (whole run / second half) | {s['rss_mb']:+.2f} / {r['slopes_per_minute_second_half']['rss_mb']:+.2f} MB/min |",
         f"| slope of server open fds | {s['fds']:+.2f} /min |",
         f"| slope of server threads | {s['threads']:+.2f} /min |",
