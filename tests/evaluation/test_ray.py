@@ -7,6 +7,7 @@ with the reason, when the `ray` extra is not installed (`.ci/run` installs it).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 
@@ -36,8 +37,39 @@ def local_cluster():
         ray.shutdown()
 
 
+def _listening(pids: set) -> list:
+    """(pid, address) of every listening TCP socket the processes ``pids`` hold, from /proc."""
+    inodes = {}
+    for pid in pids:
+        try:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes[target[8:-1]] = pid
+        except OSError:
+            continue
+    found = []
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
+                    continue
+                raw = bytes.fromhex(fields[1].split(":")[0])
+                words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))  # host-order words
+                found.append((inodes[fields[9]], ipaddress.ip_address(words)))
+    return found
+
+
 def test_the_cluster_listens_on_loopback_only(local_cluster):
     assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+    from bench.serverproc import descendants
+
+    sockets = _listening(set(descendants(os.getpid())))
+    assert sockets, "the Ray processes (children of this one) listen somewhere"
+    for pid, address in sockets:
+        mapped = getattr(address, "ipv4_mapped", None)
+        assert (mapped or address).is_loopback, (pid, str(address))
 
 
 def test_two_actors_give_the_single_process_results(tmp_path, local_cluster, uninterrupted):
