@@ -10,8 +10,12 @@ file descriptors and threads are read from /proc apart from the client's):
   submissions;
 * the server's RSS, open fds and threads before the sessions open, while they are open, and after
   they closed; the RSS each open session costs;
-* the sandbox: how many runs an episode needs, runs/s, and the RUN_TESTS latency predicted from the
-  pool's queue alone (Little's law) next to the measured one.
+* the sandbox: test runs/s, the mean queue read from the server's ``/capacity`` during the run, and
+  the RUN_TESTS latency that queue predicts (Little's law) next to the measured one; a probe
+  session's VIEW_CODE latency (an action that needs no sandbox) while the pool is saturated; CPU
+  per episode in the server, the sandbox and this client;
+* edits while slow runs hold every test worker, with the compile check on its own pool (the
+  default) and on the test pool (``TRACEFIX_SYNTAX_POOL_SIZE=0``), each on a server of its own.
 
     uv run python bench/load.py [--sessions 1,16,64,256] [--episodes 2] [--json] [--markdown FILE]
 """

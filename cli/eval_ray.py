@@ -151,9 +151,9 @@ def ray_rows(
     ``actors`` defaults to the cluster's CPUs divided by ``pool_size`` (each actor reserves
     ``pool_size`` CPUs, one per sandbox worker); ``workers`` episodes are in flight per actor.
     """
-    ray = init_ray(address, num_cpus)
     if not jobs:
         return
+    ray = init_ray(address, num_cpus)
     cpus = int(ray.cluster_resources().get("CPU", 1))
     count = max(1, min(actors or max(1, cpus // pool_size), len(jobs)))
     handles = start_actors(ray, count, pool_size, workers, max_steps, record_dir)
