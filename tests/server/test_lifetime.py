@@ -200,7 +200,8 @@ def test_a_client_that_vanishes_mid_step_leaves_nothing_behind(tmp_path):
         before = server.sample()
         asyncio.run(vanish())
         assert wait_for(settled), server.capacity()  # no session, no worker held
-        assert wait_for(lambda: (server.sample().processes, server.sample().fds) == (before.processes, before.fds)), (
+        # (fds may be one lower than before: the HTTP connection of a /capacity probe can still be open then)
+        assert wait_for(lambda: server.sample().processes == before.processes and server.sample().fds <= before.fds), (
             before, server.sample())
         assert server.sample().threads <= before.threads + 1
         assert list(tmpdir.iterdir()) == []  # no temp file
