@@ -165,6 +165,14 @@ class Soak:
         return CodeAction(action_type=ActionType.REPLACE_LINES, start_line=1, end_line=max(1, total_lines),
                           new_code_block=program)
 
+    def _finished(self, obs: Any, where: str) -> bool:
+        """Count an episode that its SUBMIT ended; one that did not end is lost."""
+        if not obs.done:
+            self.tally.lost.append(f"{where}: SUBMIT did not end the episode: {obs.message} {obs.error}")
+            return False
+        self.tally.episodes_finished += 1
+        return True
+
     async def _honest_episode(self, client: Any, script: Script, seed: int, where: str) -> None:
         from tracefix.models import ActionType, CodeAction
 
@@ -182,11 +190,7 @@ class Soak:
         except Exception as exc:  # noqa: BLE001 - a lost episode
             self.tally.lost.append(f"{where}: {type(exc).__name__}: {exc}")
             return
-        if not obs.done:
-            self.tally.lost.append(f"{where}: SUBMIT did not end the episode: {obs.message} {obs.error}")
-            return
-        self.tally.episodes_finished += 1
-        if not obs.success:
+        if self._finished(obs, where) and not obs.success:
             self.tally.errors.append(f"{where}: the reference fix of {script.task_id} did not succeed: {obs.message}")
 
     # -- behaviours -----------------------------------------------------------------------------------
@@ -213,11 +217,7 @@ class Soak:
             except Exception as exc:  # noqa: BLE001 - a lost episode
                 self.tally.lost.append(f"{where}: {type(exc).__name__}: {exc}")
                 return
-            if not obs.done:
-                self.tally.lost.append(f"{where}: SUBMIT did not end the episode: {obs.message} {obs.error}")
-                return
-            self.tally.episodes_finished += 1
-            if obs.success:
+            if self._finished(obs, where) and obs.success:
                 self.tally.errors.append(f"{where}: a hostile program was graded a success")
 
     async def _raw(self) -> Any:

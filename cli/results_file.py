@@ -71,12 +71,7 @@ class ResultsFile:
     @classmethod
     def start(cls, out: Path, force: bool) -> "ResultsFile":
         """A new run: refuse to overwrite earlier results unless ``force``; create the directory."""
-        _check_path(out)
-        if out.exists() and out.stat().st_size > 0 and not force:
-            raise ResultsFileError(
-                f"{out} already holds results; pass --resume to finish that run, --force to overwrite it, "
-                "or choose another --out")
-        out.parent.mkdir(parents=True, exist_ok=True)
+        prepare_results_file(out, force)
         results = cls(out)
         results.rewrite([])
         return results
