@@ -9,6 +9,9 @@ Example::
         result = env.reset(task_id="curated/gcd_off_by_one")
         result = env.step(CodeAction(action_type="RUN_TESTS"))
         print(result.observation.test_results)
+
+Several servers (``TRACEFIX_URLS``), sessions spread over them and moved off a server that dies:
+:mod:`tracefix.failover`.
 """
 
 from __future__ import annotations

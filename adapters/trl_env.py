@@ -11,9 +11,12 @@ Two back ends, chosen when the instance is built:
 
 * in-process (default): its own :class:`~tracefix.core.environment.TraceFixRLGym`, running code in
   the process-wide sandbox;
-* a server, when ``base_url`` is given or ``TRACEFIX_URL`` is set: one WebSocket session per
-  instance (the server's ``TRACEFIX_MAX_CONCURRENT_ENVS`` must be at least the generation batch
-  size), closed when the instance is closed or garbage-collected.
+* a server, when ``base_url`` is given or ``TRACEFIX_URLS`` / ``TRACEFIX_URL`` is set: one
+  WebSocket session per instance (the server's ``TRACEFIX_MAX_CONCURRENT_ENVS`` must be at least
+  the generation batch size), closed when the instance is closed or garbage-collected.  With
+  several servers (``TRACEFIX_URLS="http://a:7860,http://b:7860"``, or a comma-separated
+  ``base_url``) the instances' sessions are spread over them, and a session whose server dies
+  moves to another one mid-episode (:mod:`tracefix.failover`).
 
 Use ``functools.partial(TraceFixToolEnv, reward_mode="binary")`` (or a ``reward_mode`` dataset
 column) to pick a reward mode.  With ``record_dir`` (or ``TRACEFIX_RECORD_DIR``) every episode is
@@ -22,7 +25,6 @@ recorded as a trajectory file (``tracefix show`` / ``replay`` / ``export sft`` r
 
 from __future__ import annotations
 
-import os
 import weakref
 from pathlib import Path
 from typing import Any, Optional
@@ -35,6 +37,9 @@ from tracefix.core.scoring import check_reward_mode
 from tracefix.models import CodeAction, CodeObservation
 
 TRACEFIX_URL_ENV = "TRACEFIX_URL"
+_SERVERS: dict[str, Any] = {}
+"""One :class:`~tracefix.failover.ServerSet` per list of URLs, shared by the instances of a process
+(so their sessions are dealt round robin, and a dead server is skipped by all of them)."""
 
 RESET_ARGUMENTS = ("task_id", "split", "index", "seed", "difficulty", "training_step", "max_steps", "reward_mode")
 """Reset arguments passed on to the environment (see the README's reset arguments)."""
@@ -44,23 +49,13 @@ SELECTORS = ("task_id", "index", "seed")
 """One of these must be set: GRPO compares the rollouts of one row, so they must play the same task."""
 
 
-class _RemoteSession:
-    """One WebSocket session with a TraceFix server (opened on first use)."""
+def _server_set(urls: list[str]) -> Any:
+    from tracefix.failover import ServerSet
 
-    def __init__(self, base_url: str) -> None:
-        from tracefix.client import TraceFixEnv
-
-        self._client = TraceFixEnv(base_url=base_url).sync()
-        self._client.connect()
-
-    def reset(self, **kwargs: Any) -> CodeObservation:
-        return self._client.reset(**kwargs).observation
-
-    def step(self, action: CodeAction) -> CodeObservation:
-        return self._client.step(action).observation
-
-    def close(self) -> None:
-        self._client.close()
+    key = ",".join(urls)
+    if key not in _SERVERS:
+        _SERVERS[key] = ServerSet(urls)
+    return _SERVERS[key]
 
 
 class _RecordedSession:
@@ -115,7 +110,10 @@ class TraceFixToolEnv(ActionTools):
         gym: Optional[TraceFixRLGym] = None,
         record_dir: Optional[Path | str] = None,
     ) -> None:
-        self._base_url = base_url or os.environ.get(TRACEFIX_URL_ENV) or None
+        from tracefix.failover import server_urls
+
+        self._urls = server_urls(base_url)
+        self._base_url = ",".join(self._urls) or None
         self._reward_mode = check_reward_mode(reward_mode or DEFAULT_REWARD_MODE)
         self._max_steps = max_steps
         self._gym = gym if gym is not None or self._base_url else TraceFixRLGym()
@@ -136,6 +134,7 @@ class TraceFixToolEnv(ActionTools):
 
     @property
     def base_url(self) -> Optional[str]:
+        """The server URL (comma-separated when there are several), or ``None`` in-process."""
         return self._base_url
 
     @property
@@ -215,8 +214,10 @@ class TraceFixToolEnv(ActionTools):
             if self._gym is not None:
                 session: Any = self._gym
             else:
-                assert self._base_url is not None
-                session = _RemoteSession(self._base_url)
+                from tracefix.failover import FailoverSession
+
+                assert self._urls
+                session = FailoverSession(_server_set(self._urls))
             if self._record_dir is not None:
                 from tracefix.trajectory.recorder import RecordingSession
 

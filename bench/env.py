@@ -10,6 +10,8 @@ shared, noisy machine:
 and, as a yardstick, (d) the bare start of the interpreter (``python -I -S -c pass``, no sandbox, no
 test): the last column says what a whole sandboxed RUN_TESTS through the server costs compared with
 merely starting a fresh Python, which is what a sandbox without warm zygotes would pay per run.
+The paths are timed round-robin (one call of each per round), so a change of load on a shared
+machine during the run moves all of them alike.
 
 plus the memory an idle WebSocket session costs the server (RSS growth over N open sessions).
 
@@ -28,20 +30,32 @@ import time
 from typing import Callable
 
 
-def _measure(fn: Callable[[], object], runs: int) -> dict[str, float]:
-    for _ in range(max(3, runs // 20)):
-        fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - started)
-    samples.sort()
+def _summary(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
     return {
         "p50_ms": statistics.median(samples) * 1000,
         "p99_ms": samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000,
         "per_s": len(samples) / sum(samples),
     }
+
+
+def _measure_interleaved(paths: dict[str, Callable[[], object]], runs: int,
+                         every: dict[str, int]) -> dict[str, dict[str, float]]:
+    """Time the paths round-robin (one call of each per round), so that load changing on a shared
+    machine during the run shifts every path alike and their ratios stay meaningful.
+    ``every[name] = k`` times that path only every k-th round (for slow paths)."""
+    for fn in paths.values():
+        for _ in range(max(3, runs // 20)):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in paths}
+    for round_number in range(runs):
+        for name, fn in paths.items():
+            if round_number % every.get(name, 1):
+                continue
+            started = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - started)
+    return {name: _summary(values) for name, values in samples.items()}
 
 
 def _rss_mb() -> float:
@@ -72,13 +86,9 @@ def main() -> None:
     sandbox = get_sandbox()
     program = build_program(task.buggy_code, task, task.visible_tests)
     run = CodeAction(action_type="RUN_TESTS")
-    results: dict[str, dict[str, float]] = {}
 
     python = os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
     bare = [python, "-I", "-S", "-c", "pass"]
-    results["bare `python -I -S -c pass`"] = _measure(lambda: subprocess.run(bare, check=True), max(50, args.runs // 3))
-    results["sandbox (baseline)"] = _measure(lambda: sandbox.execute(program), args.runs)
-
     gym = TraceFixRLGym()
     gym.reset(task_id=task.id, max_steps=500)
 
@@ -86,8 +96,6 @@ def main() -> None:
         if gym.state.step_count >= 480:
             gym.reset(task_id=task.id, max_steps=500)
         gym.step(run)
-
-    results["core step"] = _measure(core_step, args.runs)
 
     with embedded_server() as url, TraceFixEnv(base_url=url).sync() as client:
         client.reset(task_id=task.id, max_steps=500)
@@ -99,7 +107,12 @@ def main() -> None:
                 client.reset(task_id=task.id, max_steps=500)
             client.step(run)
 
-        results["server step (WebSocket)"] = _measure(server_step, args.runs)
+        results = _measure_interleaved({
+            "bare `python -I -S -c pass`": lambda: subprocess.run(bare, check=True),
+            "sandbox (baseline)": lambda: sandbox.execute(program),
+            "core step": core_step,
+            "server step (WebSocket)": server_step,
+        }, args.runs, every={"bare `python -I -S -c pass`": 3})
 
         before = _rss_mb()
         clients = [TraceFixEnv(base_url=url).sync() for _ in range(args.sessions)]

@@ -7,21 +7,34 @@ Example (the README's baseline table)::
 
 Every episode runs on its own WebSocket session against ``--url`` or an embedded server on
 127.0.0.1, with a fresh agent, exactly as ``tracefix play`` and ``inference.py`` run them.
+
+* ``--url`` takes several servers (``--url http://a:7860,http://b:7860``, or ``TRACEFIX_URLS``):
+  episodes are spread over them, and an episode whose server dies moves to another one
+  (:mod:`tracefix.failover`).
+* Each finished episode is appended to ``--out`` and fsync'd before the next is reported;
+  ``--resume`` finishes an interrupted run (Ctrl-C, ``kill -9``, a reboot, a dead server) without
+  losing or repeating an episode (:mod:`tracefix.cli.results_file`).
+* ``--ray [ADDRESS]`` runs the episodes across Ray actors, each with its own embedded server and
+  sandbox pool (:mod:`tracefix.cli.eval_ray`).
 """
 
 from __future__ import annotations
 
-import json
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence, Union
 
 import typer
+from typer.core import TyperCommand
 
+from tracefix.cli.results_file import ResultsFile, ResultsFileError, prepare_results_file, row_key
 from tracefix.core.constants import DIFFICULTIES
+
+if TYPE_CHECKING:
+    from tracefix.failover import ServerSet
 
 SUMMARY_COLUMNS = ("agent", "difficulty", "episodes", "success rate", "mean score", "mean return", "mean steps")
 
@@ -36,16 +49,41 @@ class Job:
     seed: int
 
 
+    @property
+    def key(self) -> tuple:
+        return (self.agent, self.split, self.task_id, self.episode, self.seed)
+
+
+def _local_catalog() -> tuple[list[str], Any]:
+    """The splits and task lists an embedded server would serve (used when no server runs here)."""
+    from tracefix.tasks.registry import default_registry
+
+    registry = default_registry()
+
+    def tasks(split: str) -> list[dict[str, Any]]:
+        if split not in registry.split_names():
+            raise ValueError(f"unknown split {split!r}; available: {', '.join(registry.split_names())}")
+        return [{"id": t.id, "difficulty": t.difficulty} for t in registry.tasks(split)]
+
+    return registry.split_names(), tasks
+
+
 def plan_jobs(
-    base_url: str, agents: Sequence[str], split: str, episodes_per_task: int, seed: int,
+    base_url: Optional[str], agents: Sequence[str], split: str, episodes_per_task: int, seed: int,
     difficulty: Optional[str] = None, limit: Optional[int] = None,
 ) -> list[Job]:
+    """Every episode of the run, in a fixed order (``base_url`` None: the built-in tasks)."""
     from tracefix.client import list_splits, list_tasks
 
-    splits = [s["name"] for s in list_splits(base_url)] if split == "all" else [split]
+    if base_url is None:
+        split_names, task_list = _local_catalog()
+    else:
+        split_names = [s["name"] for s in list_splits(base_url)] if split == "all" else []
+        task_list = lambda name: list_tasks(base_url, name)  # noqa: E731
+    splits = split_names if split == "all" else [split]
     tasks: list[tuple[str, dict[str, Any]]] = []
     for name in splits:
-        tasks += [(name, t) for t in list_tasks(base_url, name)]
+        tasks += [(name, t) for t in task_list(name)]
     if difficulty:
         tasks = [(s, t) for s, t in tasks if t.get("difficulty") == difficulty]
     if limit is not None:
@@ -59,16 +97,18 @@ def plan_jobs(
 
 
 def run_job(
-    job: Job, base_url: str, max_steps: Optional[int] = None, env_timeout_s: float = 120.0,
+    job: Job, servers: "Union[str, ServerSet]", max_steps: Optional[int] = None, env_timeout_s: float = 120.0,
     record_dir: Optional[Path] = None,
 ) -> dict[str, Any]:
     """Play one episode with a fresh agent; never raises (an exception becomes the record's ``error``).
 
-    With ``record_dir`` the episode is recorded there and the row's ``trajectory`` names its file.
+    ``servers``: a URL or a :class:`~tracefix.failover.ServerSet` (the episode moves to another of
+    its servers if its own dies).  With ``record_dir`` the episode is recorded there and the row's
+    ``trajectory`` names its file.
     """
     from tracefix.agents import make_agent
-    from tracefix.agents.episode import ClientSession, StepRecord, play_episode
-    from tracefix.client import TraceFixEnv
+    from tracefix.agents.episode import StepRecord, play_episode
+    from tracefix.failover import FailoverSession, ServerSet
     from tracefix.trajectory import RecordingSession
 
     records: list[StepRecord] = []
@@ -77,16 +117,21 @@ def run_job(
     result = None
     last_observation = None
     session: Any = None
+    remote: Optional[FailoverSession] = None
     try:
         agent = make_agent(job.agent, **({"seed": job.seed} if job.agent == "random" else {}))
         reset_kwargs: dict[str, Any] = {"task_id": job.task_id, "seed": job.seed}
         if max_steps is not None:
             reset_kwargs["max_steps"] = max_steps
-        with TraceFixEnv(base_url=base_url, message_timeout_s=env_timeout_s).sync() as client:
-            session = RecordingSession.wrap(ClientSession(client), record_dir, source="eval", agent=agent)
-            result = play_episode(session, agent, reset_kwargs, on_step=records.append)
+        remote = FailoverSession(servers if isinstance(servers, ServerSet) else ServerSet(servers),
+                                 message_timeout_s=env_timeout_s)
+        session = RecordingSession.wrap(remote, record_dir, source="eval", agent=agent)
+        result = play_episode(session, agent, reset_kwargs, on_step=records.append)
     except Exception as exc:  # noqa: BLE001 - recorded
         error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:300]
+    finally:
+        if remote is not None:
+            remote.close()
     trajectory = session.close(error) if isinstance(session, RecordingSession) else None
     if records:
         last_observation = records[-1].observation
@@ -189,38 +234,84 @@ def plot_summary(summary: Sequence[dict[str, Any]], agents: Sequence[str], path:
     plt.close(fig)
 
 
+def local_rows(
+    jobs: Sequence[Job], servers: "ServerSet", workers: int, max_steps: Optional[int] = None,
+    record_dir: Optional[Path] = None,
+) -> Iterator[dict[str, Any]]:
+    """Run ``jobs`` on ``workers`` threads; yield each row as its episode finishes.
+
+    The threads are daemons: when the consumer stops (Ctrl-C), the process can exit at once; the
+    episodes in flight are simply not reported (``--resume`` runs them again).
+    """
+    todo: "queue.SimpleQueue[Job]" = queue.SimpleQueue()
+    for job in jobs:
+        todo.put(job)
+    done: "queue.SimpleQueue[dict[str, Any]]" = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                job = todo.get_nowait()
+            except queue.Empty:
+                return
+            done.put(run_job(job, servers, max_steps, record_dir=record_dir))
+
+    threads = [threading.Thread(target=work, name=f"tracefix-eval-{i}", daemon=True)
+               for i in range(max(1, min(workers, len(jobs))))]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(len(jobs)):
+            while True:
+                try:
+                    row = done.get(timeout=0.5)  # a timeout keeps Ctrl-C responsive
+                    break
+                except queue.Empty:
+                    continue
+            yield row
+    finally:
+        stop.set()
+
+
 def run_jobs(
-    jobs: Sequence[Job], base_url: str, workers: int, on_done: Callable[[dict[str, Any]], None],
+    jobs: Sequence[Job], base_url: str, workers: int, on_done: Any,
     max_steps: Optional[int] = None, record_dir: Optional[Path] = None,
 ) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="tracefix-eval") as pool:
-        futures = [pool.submit(run_job, job, base_url, max_steps, record_dir=record_dir) for job in jobs]
-        for future in as_completed(futures):
-            row = future.result()
-            with lock:
-                rows.append(row)
-                on_done(row)
-    order = {(j.agent, j.task_id, j.episode): i for i, j in enumerate(jobs)}
-    rows.sort(key=lambda r: order.get((r["agent"], r["task"], r["episode"]), 0))
-    return rows
+    """Run ``jobs`` against ``base_url`` (one URL or several, comma-separated); call ``on_done`` per
+    finished episode; return the rows in plan order."""
+    from tracefix.failover import ServerSet
+
+    rows = []
+    for row in local_rows(jobs, ServerSet(base_url), workers, max_steps, record_dir):
+        rows.append(row)
+        on_done(row)
+    return in_plan_order(rows, jobs)
 
 
-class ResultsFileError(ValueError):
-    """``--out`` names a file that must not be written (it holds earlier results, or is a directory)."""
+def in_plan_order(rows: Iterable[dict[str, Any]], jobs: Sequence[Job]) -> list[dict[str, Any]]:
+    order = {job.key: i for i, job in enumerate(jobs)}
+    return sorted(rows, key=lambda r: order.get(row_key(r), len(order)))
 
 
-def prepare_results_file(out: Path, force: bool) -> None:
-    """Refuse to overwrite earlier results unless ``force``; create the parent directory.
+RAY_LOCAL = "local"
+"""The value of ``--ray`` given without an address: a local Ray cluster."""
 
-    All decisions about the results file live here (called once, before any episode runs).
+
+class EvalCommand(TyperCommand):
+    """The ``eval`` command, whose ``--ray`` takes an optional value (``--ray`` or ``--ray ADDRESS``).
+
+    Typer has no options with an optional value, so a bare ``--ray`` (last, or followed by another
+    option) is given the value ``local`` before parsing.
     """
-    if out.is_dir():
-        raise ResultsFileError(f"--out {out} is a directory; give a file name such as {out / 'eval.jsonl'}")
-    if out.exists() and out.stat().st_size > 0 and not force:
-        raise ResultsFileError(f"{out} already holds results; pass --force to overwrite it, or choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        fixed: list[str] = []
+        for i, arg in enumerate(args):
+            fixed.append(arg)
+            if arg == "--ray" and (i + 1 == len(args) or args[i + 1].startswith("-")):
+                fixed.append(RAY_LOCAL)
+        return super().parse_args(ctx, fixed)
 
 
 def eval_command(
@@ -232,9 +323,19 @@ def eval_command(
     difficulty: Optional[str] = typer.Option(None, help="Only tasks of this difficulty."),
     limit: Optional[int] = typer.Option(None, min=1, help="Only the first N tasks of the selection."),
     max_steps: Optional[int] = typer.Option(None, min=1, help="Step budget per episode (default: the environment's, 50)."),
-    url: Optional[str] = typer.Option(None, help="Server URL; default: start an embedded server on 127.0.0.1."),
+    url: Optional[str] = typer.Option(
+        None, envvar="TRACEFIX_URLS",
+        help="Server URL, or several comma-separated (episodes spread over them; one that dies is failed over); "
+             "default: $TRACEFIX_URLS, else an embedded server on 127.0.0.1."),
     out: Path = typer.Option(Path("results/eval.jsonl"), help="Per-episode results (JSON Lines); an existing file is kept unless --force."),
     force: bool = typer.Option(False, "--force", help="Overwrite the --out file if it already holds results."),
+    resume: bool = typer.Option(False, "--resume", help="Finish the interrupted run recorded in --out (same options): only missing episodes run."),
+    ray: Optional[str] = typer.Option(
+        None, "--ray", metavar="[ADDRESS]",
+        help="Run the episodes across Ray actors (needs the `ray` extra). Alone: a local Ray cluster on this "
+             "machine; with an ADDRESS (auto, ray://host:10001, host:6379): that cluster."),
+    actors: Optional[int] = typer.Option(None, min=1, help="With --ray: number of actors (default: one per CPU of the cluster)."),
+    actor_pool_size: int = typer.Option(1, min=1, help="With --ray: sandbox workers (and CPUs reserved) per actor."),
     plot: Optional[Path] = typer.Option(None, help="Also save a bar chart (PNG) of score and success by difficulty."),
     markdown: Optional[Path] = typer.Option(None, help="Also save the summary table as Markdown (for the README)."),
     record: Optional[Path] = typer.Option(None, "--record", help="Record every episode as a trajectory file in this directory (each result line names its file)."),
@@ -259,45 +360,72 @@ def eval_command(
     problem = api_key_problem(agents)
     if problem:
         raise fail(problem)
+    if resume and force:
+        raise fail("--resume continues the run in --out and --force overwrites it: give one of them")
+    if ray is not None and url:
+        raise fail("--ray runs the episodes on Ray actors with servers of their own: leave out --url (and TRACEFIX_URLS)")
     try:
-        prepare_results_file(out, force)
+        prepare_results_file(out, force=force or resume)
     except (ResultsFileError, OSError) as exc:
         raise fail(str(exc))
 
-    def evaluate(base_url: str) -> list[dict[str, Any]]:
+    def evaluate(base_url: Optional[str]) -> list[dict[str, Any]]:
+        from tracefix.failover import ServerSet, parse_urls
+
         try:
-            jobs = plan_jobs(base_url, agents, split, episodes_per_task, seed, difficulty, limit)
+            jobs = plan_jobs(parse_urls(base_url)[0] if base_url else None, agents, split,
+                             episodes_per_task, seed, difficulty, limit)
         except Exception as exc:  # noqa: BLE001
             raise fail(f"could not list tasks: {exc}")
         if not jobs:
             raise fail("no task matches the selection")
-        with out.open("w", encoding="utf-8") as sink, Progress(
+        try:
+            results, rows = open_results(out, jobs, resume, force, console)
+        except (ResultsFileError, OSError) as exc:
+            raise fail(str(exc))
+        finished = {row_key(r) for r in rows}
+        remaining = [job for job in jobs if job.key not in finished]
+        if ray is not None:
+            from tracefix.cli.eval_ray import RayUnavailable, ray_rows
+
+            try:
+                stream = ray_rows(remaining, ray, actors, actor_pool_size, workers, max_steps, record)
+            except RayUnavailable as exc:
+                raise fail(str(exc))
+        else:
+            assert base_url is not None
+            stream = local_rows(remaining, ServerSet(base_url), workers, max_steps, record)
+        with Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=False,
         ) as progress:
-            bar = progress.add_task(escape(f"eval {','.join(agents)} on {split}"), total=len(jobs), last="")
-
-            def done(row: dict[str, Any]) -> None:
-                sink.write(json.dumps(row) + "\n")
-                sink.flush()
-                mark = "[green]solved[/]" if row["success"] else ("[red]error[/]" if row["error"] and not row["done"] else "[yellow]unsolved[/]")
-                # the progress column reads markup: escape what comes from the server
-                progress.update(bar, advance=1, last=f"{escape(row['agent'])} {escape(row['task'])} {mark} {row['score']:.2f}")
-
-            return run_jobs(jobs, base_url, workers, done, max_steps, record_dir=record)
+            bar = progress.add_task(escape(f"eval {','.join(agents)} on {split}"), total=len(jobs),
+                                    completed=len(rows), last="")
+            try:
+                for row in stream:
+                    results.append(row)
+                    rows.append(row)
+                    mark = "[green]solved[/]" if row["success"] else ("[red]error[/]" if row["error"] and not row["done"] else "[yellow]unsolved[/]")
+                    # the progress column reads markup: escape what comes from the server
+                    progress.update(bar, advance=1, last=f"{escape(row['agent'])} {escape(row['task'])} {mark} {row['score']:.2f}")
+            except KeyboardInterrupt:
+                results.close()
+                progress.stop()
+                console.print(Text(f"interrupted: {len(rows)} of {len(jobs)} episodes are saved in {out}; "
+                                   "run the same command with --resume to finish", "yellow"), soft_wrap=True)
+                raise typer.Exit(130)
+        ordered = in_plan_order(rows, jobs)
+        results.rewrite(ordered)  # the file was in completion order: rewrite it in plan order (atomically)
+        return ordered
 
     started = time.perf_counter()
-    if url:
+    if url or ray is not None:
         rows = evaluate(url)
     else:
         from tracefix.server.embedded import embedded_server
 
         with embedded_server() as base_url:
             rows = evaluate(base_url)
-    # rewrite in a stable order (the progress-time file was in completion order)
-    with out.open("w", encoding="utf-8") as sink:
-        for row in rows:
-            sink.write(json.dumps(row) + "\n")
     summary = summarise(rows, agents)
     table = Table(title=Text(f"TraceFix eval: {split}, {episodes_per_task} episode(s) per task ({time.perf_counter() - started:.0f} s)"))
     for column in SUMMARY_COLUMNS:
@@ -321,7 +449,31 @@ def eval_command(
         console.print(Text("note: oracle is privileged (it replays the reference fix); it validates tasks, it is not a baseline.", "dim"))
     crashed = [r for r in rows if r["error"] and not r["done"]]
     if crashed:
-        console.print(Text(f"{len(crashed)} episode(s) ended with an error before done (see 'error' in {out})", "yellow"), soft_wrap=True)
+        console.print(Text(f"{len(crashed)} episode(s) ended with an error before done (see 'error' in {out}); "
+                           "--resume runs them again", "yellow"), soft_wrap=True)
 
 
-__all__ = ["eval_command", "markdown_table", "plot_summary", "prepare_results_file", "run_job", "summarise"]
+def open_results(out: Path, jobs: Sequence[Job], resume: bool, force: bool, console: Any) -> tuple[ResultsFile, list[dict[str, Any]]]:
+    """The results file for this run and the episodes it already holds (``--resume``)."""
+    from rich.text import Text
+
+    if not resume:
+        return ResultsFile.start(out, force), []
+    results, rows, dropped = ResultsFile.resume(out)
+    planned = {job.key for job in jobs}
+    foreign = [r for r in rows if row_key(r) not in planned]
+    if foreign:
+        example = foreign[0]
+        raise ResultsFileError(
+            f"--resume: {out} holds episodes this run would not play (e.g. agent {example['agent']}, task "
+            f"{example['task']}, episode {example['episode']}, seed {example['seed']}); resume with the options of "
+            "the interrupted run")
+    if rows or dropped:
+        console.print(Text(f"resuming {out}: {len(rows)} of {len(jobs)} episodes already done"
+                           + (f"; {dropped} unfinished or cut-off line(s) will run again" if dropped else ""), "dim"),
+                      soft_wrap=True)
+    return results, rows
+
+
+__all__ = ["EvalCommand", "Job", "eval_command", "in_plan_order", "local_rows", "markdown_table", "plan_jobs", "plot_summary",
+           "prepare_results_file", "run_job", "run_jobs", "summarise"]

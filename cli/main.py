@@ -449,9 +449,9 @@ def play(
     raise typer.Exit(0)
 
 
-from tracefix.cli.eval import eval_command  # noqa: E402
+from tracefix.cli.eval import EvalCommand, eval_command  # noqa: E402
 
-app.command("eval")(eval_command)
+app.command("eval", cls=EvalCommand)(eval_command)
 
 from tracefix.cli.export import export_app  # noqa: E402
 from tracefix.cli.export_sft import export_sft_command  # noqa: E402

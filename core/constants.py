@@ -70,6 +70,8 @@ TRUNCATION_MARKER = "[... output truncated: showing the last {kept} of {total} c
 DEFAULT_TIMEOUT_S = 5.0
 """Wall-clock limit of one test run when the task does not set ``timeout_s``."""
 MAX_TIMEOUT_S = 30.0
+SYNTAX_CHECK_TIMEOUT_S = 2.0
+"""Wall-clock limit of an edit's compile check (in the sandbox): honest code compiles in milliseconds."""
 MAX_MESSAGE_CHARS = 400
 """Longest per-test failure message shown to the agent."""
 
@@ -88,7 +90,18 @@ THINKING_TOKEN_LIMIT = 512
 ENV_NAME = "tracefix_rl"
 DEFAULT_PORT = 7860
 DEFAULT_HOST = "0.0.0.0"
-DEFAULT_MAX_CONCURRENT_ENVS = 64
+DEFAULT_MAX_CONCURRENT_ENVS = 512
+"""WebSocket sessions one server holds (``TRACEFIX_MAX_CONCURRENT_ENVS``).  Measured with
+bench/load.py on 2 cores: 512 busy sessions with 0 errors, each costing the server about 0.1 MB, one
+thread and one file descriptor; what a session feels is the sandbox queue (see the README's
+performance section)."""
+WS_PER_MESSAGE_DEFLATE = False
+"""WebSocket compression on the server.  Off: each connection's zlib state (about 300 KB) made the
+server's memory creep as sessions came and went (bench/soak.py: +13 MB per 2,500 episodes with it,
++1 MB without), and observations are a few KB of text."""
+DEFAULT_SESSION_IDLE_TIMEOUT_S = 600.0
+"""A WebSocket session with no message for this long is closed (``TRACEFIX_SESSION_IDLE_TIMEOUT_S``;
+0 turns it off)."""
 MAX_ERROR_ECHO_CHARS = 200
 """Longest piece of a request quoted back in an error reply: a 14 MB field gets a short excerpt."""
 MAX_ERROR_REPLY_ERRORS = 20

@@ -73,6 +73,8 @@ class ResetError(ValueError):
 class _Snapshot:
     lines: list[str]
     anchor: Optional[int]
+    compiles: bool = True
+    """Whether ``lines`` compile, known when the snapshot is taken: restoring needs no sandbox run."""
 
 
 @dataclass
@@ -421,7 +423,7 @@ class TraceFixRLGym:
             return
         before = _nonblank(episode.lines)
         removed = before - _nonblank(candidate)
-        episode.history.append(_Snapshot(list(episode.lines), episode.anchor))
+        episode.history.append(_Snapshot(list(episode.lines), episode.anchor, episode.compiles))
         if len(episode.history) > C.MAX_EDIT_HISTORY:
             del episode.history[0]
         episode.lines = candidate
@@ -439,10 +441,11 @@ class TraceFixRLGym:
         outcome.message = " ".join(parts)
         outcome.view = window(episode.lines, start, start + max(len(new_lines), 1) - 1)
 
-    def _restore(self, episode: _Episode, snapshot: _Snapshot) -> None:
+    @staticmethod
+    def _restore(episode: _Episode, snapshot: _Snapshot) -> None:
         episode.lines = list(snapshot.lines)
         episode.anchor = snapshot.anchor
-        episode.compiles = self.runner.syntax_error(episode.code) is None
+        episode.compiles = snapshot.compiles
 
     def _undo(self, episode: _Episode, action: CodeAction, outcome: _Outcome) -> None:
         outcome.reward += C.R_UNDO_RESET
@@ -460,8 +463,8 @@ class TraceFixRLGym:
         if episode.lines == episode.original_lines:
             outcome.message = "The program is already the original."
             return
-        episode.history.append(_Snapshot(list(episode.lines), episode.anchor))
-        self._restore(episode, _Snapshot(episode.original_lines, None))
+        episode.history.append(_Snapshot(list(episode.lines), episode.anchor, episode.compiles))
+        self._restore(episode, _Snapshot(episode.original_lines, None, not episode.task.expects_syntax_error))
         outcome.message = "Restored the original program (UNDO_EDIT brings your version back)."
 
     def _submit(self, episode: _Episode, action: CodeAction, outcome: _Outcome, reason: str = "") -> None:

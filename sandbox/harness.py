@@ -26,7 +26,6 @@ from builtins import (  # bound here so that a candidate patching builtins canno
     BaseException, Exception, MemoryError, RecursionError, SyntaxError, SystemExit, ValueError,
     all, dict, getattr, isinstance, issubclass, len, list, str, type, vars,
 )
-import io
 import json
 import linecache
 import math
@@ -333,7 +332,7 @@ def _run_test(kit, module_code, setup_code, setup_error, steps, test_index: int,
             ns = _test_namespace(mod.__dict__, names, builtin_items)
             if setup_code is not None:
                 exec(setup_code, ns)
-        except SystemExit as e:
+        except SystemExit:
             raise _Exit(EXIT_SYSEXIT)
         except MemoryError as e:
             memory(send, e, [test_index, 0])

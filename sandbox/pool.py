@@ -456,6 +456,11 @@ class Pool:
                 return
             self._idle.append(w)
 
+    def status(self) -> Dict[str, int]:
+        """A snapshot for monitoring: workers in the pool, free now, and callers waiting for one."""
+        with self._lock:
+            return {"size": self.size, "idle": len(self._idle), "waiting": len(self._waiters)}
+
     def warm(self) -> None:
         """Start every worker now (in parallel) instead of on first use."""
         with ThreadPoolExecutor(max_workers=self.size) as ex:

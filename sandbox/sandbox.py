@@ -192,6 +192,13 @@ class Sandbox:
                 "refused": self._refusal, "pool_size": self.config.pool_size, "tmp": tmp,
                 "workers": workers, "capabilities": detect.capabilities()}
 
+    def pool_status(self) -> Dict[str, Any]:
+        """Tier, workers in the pool, free now, and callers waiting for one (a snapshot)."""
+        status: Dict[str, Any] = {"tier": self.tier, "size": self.config.pool_size, "idle": 0, "waiting": 0}
+        if self._pool is not None:
+            status.update(self._pool.status())
+        return status
+
     def memory_bytes(self) -> int:
         """RSS of all zygote processes (bwrap and idle spares included)."""
         return self._pool.rss_bytes() if self._pool is not None else 0

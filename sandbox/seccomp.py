@@ -374,6 +374,7 @@ _libc = None
 
 
 def _get_libc():
+    # This module is sent to the zygote on its own (see zygote.py), so it carries its own loader.
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)

@@ -22,10 +22,18 @@ from fastapi.responses import JSONResponse, Response
 from openenv.core.env_server.http_server import create_app
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tracefix.core.constants import DEFAULT_HOST, DEFAULT_MAX_CONCURRENT_ENVS, DEFAULT_PORT, ENV_NAME
+from tracefix.core.constants import (
+    DEFAULT_HOST,
+    DEFAULT_MAX_CONCURRENT_ENVS,
+    DEFAULT_PORT,
+    DEFAULT_SESSION_IDLE_TIMEOUT_S,
+    ENV_NAME,
+    WS_PER_MESSAGE_DEFLATE,
+)
 from tracefix.core.environment import ResetError
 from tracefix.models import CodeAction, CodeObservation, TraceFixState
 from tracefix.server.errors import compact_errors, error_text
+from tracefix.server.lifetime import SessionLifetime
 from tracefix.server.tracefix_rl_environment import TraceFixRLEnvironment
 from tracefix.server.ws_guard import WebSocketGuard
 from tracefix.tasks.registry import TaskRegistry, UnknownTaskError
@@ -46,9 +54,11 @@ def check_sandbox() -> "Sandbox":
     must not report healthy).
     """
     from tracefix.sandbox import SandboxConfigError, get_sandbox
+    from tracefix.tasks.syntax_lane import syntax_pool_size
 
     try:
         sandbox = get_sandbox()
+        syntax_pool_size()
     except SandboxConfigError as exc:
         raise SandboxStartupError(str(exc)) from None
     if sandbox.choice.refusal:
@@ -69,7 +79,7 @@ async def _sandbox_ready() -> None:
 
 
 def max_concurrent_envs() -> int:
-    """Session limit: ``TRACEFIX_MAX_CONCURRENT_ENVS`` or the default (64)."""
+    """Session limit: ``TRACEFIX_MAX_CONCURRENT_ENVS`` or the default (``DEFAULT_MAX_CONCURRENT_ENVS``)."""
     raw = os.environ.get("TRACEFIX_MAX_CONCURRENT_ENVS", "")
     try:
         value = int(raw) if raw else DEFAULT_MAX_CONCURRENT_ENVS
@@ -79,6 +89,42 @@ def max_concurrent_envs() -> int:
         raise SystemExit("TRACEFIX_MAX_CONCURRENT_ENVS must be at least 1")
     return value
 
+
+def session_idle_timeout() -> Optional[float]:
+    """Seconds a WebSocket session may stay silent before it is closed (``None``: never).
+
+    ``TRACEFIX_SESSION_IDLE_TIMEOUT_S`` or the default; 0 turns the timeout off.
+    """
+    raw = os.environ.get("TRACEFIX_SESSION_IDLE_TIMEOUT_S", "").strip()
+    try:
+        value = float(raw) if raw else DEFAULT_SESSION_IDLE_TIMEOUT_S
+    except ValueError:
+        raise SystemExit(f"TRACEFIX_SESSION_IDLE_TIMEOUT_S must be a number of seconds, got {raw!r}") from None
+    if value != value or value < 0:
+        raise SystemExit("TRACEFIX_SESSION_IDLE_TIMEOUT_S must be 0 (off) or a positive number of seconds")
+    return value or None
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft limit on open files to the hard limit; return the new soft limit.
+
+    Every WebSocket session holds one file descriptor; a soft limit of 1024 (common) would refuse
+    connections long before memory or threads run out.
+    """
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+UVICORN_OPTIONS = {"ws_per_message_deflate": WS_PER_MESSAGE_DEFLATE}
+"""What every way of serving the app passes to uvicorn (the container: ``--ws-per-message-deflate false``)."""
 
 _WEB_FLAG = "ENABLE_WEB_INTERFACE"
 _web_flag_lock = threading.Lock()
@@ -107,12 +153,19 @@ def _web_flag(enabled: Optional[bool]) -> Iterator[None]:
                 os.environ[_WEB_FLAG] = previous
 
 
-def build_app(max_sessions: Optional[int] = None, web: Optional[bool] = None) -> FastAPI:
+def build_app(
+    max_sessions: Optional[int] = None, web: Optional[bool] = None, idle_timeout_s: Optional[float] = None,
+) -> FastAPI:
     """Create the app; bad reset arguments and unknown tasks answer 400 with the reason, never 500.
 
     ``web`` turns OpenEnv's Gradio page at ``/web`` on or off, with the TraceFix tab first (default:
     the ``ENABLE_WEB_INTERFACE`` environment variable, as for every OpenEnv server).
+    ``idle_timeout_s`` closes WebSocket sessions silent for that long (default:
+    :func:`session_idle_timeout`; 0 turns it off).
     """
+    limit = max_sessions or max_concurrent_envs()
+    idle = session_idle_timeout() if idle_timeout_s is None else (idle_timeout_s or None)
+    raise_open_file_limit()
     gradio_builder = None
     if web if web is not None else web_enabled():
         from tracefix.web import build_tracefix_tab
@@ -124,7 +177,7 @@ def build_app(max_sessions: Optional[int] = None, web: Optional[bool] = None) ->
             CodeAction,
             CodeObservation,
             env_name=ENV_NAME,
-            max_concurrent_envs=max_sessions or max_concurrent_envs(),
+            max_concurrent_envs=limit,
             state_cls=TraceFixState,
             gradio_builder=gradio_builder,
             custom_tab_name="TraceFix",
@@ -150,6 +203,21 @@ def build_app(max_sessions: Optional[int] = None, web: Optional[bool] = None) ->
     application.add_exception_handler(StarletteHTTPException, http_error)
     application.add_middleware(WebSocketGuard, path="/ws")
     application.router.on_startup.append(_sandbox_ready)
+    application.add_middleware(SessionLifetime, path="/ws", idle_timeout_s=idle)
+
+    @application.get("/capacity", tags=["Health"], summary="Sessions open and sandbox workers in use")
+    def capacity() -> dict:
+        """What this server holds now: for load balancers, monitoring and the load benchmarks."""
+        from tracefix.sandbox import get_sandbox
+        from tracefix.server.tracefix_rl_environment import open_sessions
+        from tracefix.tasks.syntax_lane import syntax_sandbox
+
+        return {
+            "sessions": {"open": open_sessions(), "max": limit, "idle_timeout_s": idle},
+            "sandbox": get_sandbox().pool_status(),
+            "syntax_sandbox": syntax_sandbox().pool_status(),
+        }
+
     return application
 
 
@@ -183,7 +251,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
 
         configure_recording(args.record)
     application = build_app(web=True) if args.web and not web_enabled() else app
-    uvicorn.run(application, host=args.host, port=args.port)
+    uvicorn.run(application, host=args.host, port=args.port, **UVICORN_OPTIONS)
 
 
 def registry_with_file(path: str) -> "TaskRegistry":

@@ -13,17 +13,19 @@ from typing import Iterator, Optional
 
 import uvicorn
 
-from tracefix.server.app import build_app, check_sandbox
+from tracefix.server.app import UVICORN_OPTIONS, build_app, check_sandbox
 
 
 class EmbeddedServer:
     """Start with :meth:`start` (or use as a context manager); ``base_url`` is ``http://127.0.0.1:PORT``."""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, max_sessions: Optional[int] = None, web: Optional[bool] = None
+        self, host: str = "127.0.0.1", port: int = 0, max_sessions: Optional[int] = None, web: Optional[bool] = None,
+        idle_timeout_s: Optional[float] = None,
     ) -> None:
         config = uvicorn.Config(
-            build_app(max_sessions, web=web), host=host, port=port, log_level="warning", ws_ping_interval=None, lifespan="on"
+            build_app(max_sessions, web=web, idle_timeout_s=idle_timeout_s), host=host, port=port, log_level="warning",
+            ws_ping_interval=None, lifespan="on", **UVICORN_OPTIONS
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="tracefix-embedded-server", daemon=True)

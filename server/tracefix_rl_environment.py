@@ -123,13 +123,25 @@ def recording_directory() -> Optional[Path]:
         return _recording_dir
 
 
+_open_lock = threading.Lock()
+_open_sessions = 0
+
+
+def open_sessions() -> int:
+    """Environments created and not yet closed in this process (for the server's ``/capacity``)."""
+    with _open_lock:
+        return _open_sessions
+
+
 class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixState]):
     """One TraceFix session.  Sessions share nothing mutable, so they can run concurrently."""
 
     SUPPORTS_CONCURRENT_SESSIONS = True
 
     def __init__(self, recording_source: str = "server", recording_agent: Optional[str] = None) -> None:
+        global _open_sessions
         super().__init__()
+        self._counted = False
         self._gym = TraceFixRLGym(registry=served_registry())
         self._lock = threading.Lock()  # /ws steps and /mcp tool calls may arrive on different threads
         self._mcp_server: Any = None
@@ -139,6 +151,9 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
             from tracefix.trajectory.recorder import EpisodeRecorder
 
             self._recorder = EpisodeRecorder(directory, source=recording_source, agent=recording_agent)
+        with _open_lock:
+            _open_sessions += 1
+            self._counted = True
 
     @property
     def mcp_server(self) -> Any:
@@ -168,9 +183,14 @@ class TraceFixRLEnvironment(Environment[CodeAction, CodeObservation, TraceFixSta
 
     def close(self) -> None:
         """The session ended: an unfinished recorded episode gets its footer."""
+        global _open_sessions
         with self._lock:
             if self._recorder is not None:
                 self._recorder.close()
+            if self._counted:
+                self._counted = False
+                with _open_lock:
+                    _open_sessions -= 1
         super().close()
 
     @property

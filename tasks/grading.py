@@ -24,7 +24,7 @@ import reprlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 
-from tracefix.core.constants import DEFAULT_TIMEOUT_S, MAX_MESSAGE_CHARS
+from tracefix.core.constants import DEFAULT_TIMEOUT_S, MAX_MESSAGE_CHARS, SYNTAX_CHECK_TIMEOUT_S
 from tracefix.sandbox.types import Execution, Program, RunStatus, StepOutcome, StepSpec, TestSpec
 from tracefix.tasks.codec import ValueDecodeError, decode_value, find_unsupported, values_equal
 from tracefix.tasks.schema import EvalStep, ExecStep, Task, TaskTest
@@ -400,8 +400,9 @@ class SandboxRunner:
     environment can refuse the step instead of charging for it.
     """
 
-    def __init__(self, sandbox: "Optional[Sandbox]" = None) -> None:
+    def __init__(self, sandbox: "Optional[Sandbox]" = None, syntax_sandbox: "Optional[Sandbox]" = None) -> None:
         self._sandbox = sandbox
+        self._syntax_sandbox = syntax_sandbox
 
     @property
     def sandbox(self) -> "Sandbox":
@@ -427,8 +428,19 @@ class SandboxRunner:
         return evaluation
 
     def syntax_error(self, code: str) -> Optional[str]:
-        """Compile ``code`` inside the sandbox (never in this process) and describe any SyntaxError."""
-        execution = self.sandbox.execute(Program(code=code, tests=()))
+        """Compile ``code`` inside the sandbox (never in this process) and describe any SyntaxError.
+
+        The check runs on a pool of its own (:mod:`tracefix.tasks.syntax_lane`), so an edit does not
+        wait behind queued test runs; a given ``sandbox`` without a ``syntax_sandbox`` serves both.
+        """
+        if self._syntax_sandbox is None:
+            if self._sandbox is not None:
+                self._syntax_sandbox = self._sandbox
+            else:
+                from tracefix.tasks.syntax_lane import syntax_sandbox
+
+                self._syntax_sandbox = syntax_sandbox()
+        execution = self._syntax_sandbox.execute(Program(code=code, tests=(), timeout_s=SYNTAX_CHECK_TIMEOUT_S))
         if execution.status is RunStatus.BUSY:
             raise SandboxBusy(execution.detail)
         if execution.status is not RunStatus.SYNTAX_ERROR:

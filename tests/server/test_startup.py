@@ -35,10 +35,11 @@ def test_tier_none_is_refused_with_its_own_reason() -> None:
     assert "install bubblewrap" not in result.stderr  # bubblewrap would not help: tier none was asked for
 
 
+@pytest.mark.parametrize("setting", ["TRACEFIX_SANDBOX_POOL_SIZE", "TRACEFIX_SYNTAX_POOL_SIZE"])
 @pytest.mark.parametrize("value", ["zero", "-3"])
-def test_malformed_sandbox_numbers_stop_the_server(value: str) -> None:
-    result = run(["serve", "--port", "0"], {"TRACEFIX_SANDBOX_POOL_SIZE": value})
-    assert result.returncode == 2 and "TRACEFIX_SANDBOX_POOL_SIZE" in result.stderr
+def test_malformed_sandbox_numbers_stop_the_server(setting: str, value: str) -> None:
+    result = run(["serve", "--port", "0"], {setting: value})
+    assert result.returncode == 2 and setting in result.stderr, (result.stdout, result.stderr)
 
 
 def test_doctor_shows_the_tier_in_force_and_why() -> None:
