@@ -289,9 +289,13 @@ def calibrate_result(result: "GenerationResult", *, jobs: int = 1, progress: Opt
     sample = calibration_sample(result.records, per_seed)
     known = {r["id"]: reuse[r["id"]] for r in sample if reuse and r["id"] in reuse}
     todo = [r for r in sample if r["id"] not in known]
+    def shifted(phase: str, advance: int, total: Optional[int]) -> None:  # totals count the reused ones too
+        if progress is not None:
+            progress(phase, advance, None if total is None else total + len(known))
+
     if progress is not None:
         progress("calibration", len(known), len(sample))
-    measurements = {**known, **measure_tasks(todo, jobs=jobs, progress=progress)}
+    measurements = {**known, **measure_tasks(todo, jobs=jobs, progress=shifted if progress is not None else None)}
     apply_measurements(result, {r["id"]: measurements[r["id"]] for r in sample})
 
 
