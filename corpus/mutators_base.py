@@ -557,6 +557,19 @@ def _body_containing(parent: ast.AST, stmt: ast.AST) -> list[ast.AST]:
     raise MutationError("statement not found in its parent")
 
 
+def delete_statement(ctx: "ModuleContext", node: ast.AST) -> list[TextEdit]:
+    """Delete statement ``node`` (its whole lines) from the tree and the text; an emptied block gets ``pass``."""
+    region = ctx.line_span(node)
+    if region is None:
+        raise MutationError("statement does not own its lines")
+    body = _body_containing(ctx.parent[id(node)], node)
+    body.remove(node)
+    if not body:
+        body.append(ast.Pass())
+        return [TextEdit(region[0], region[1], f"{ctx.indent(node.lineno)}pass\n")]  # type: ignore[attr-defined]
+    return [TextEdit(region[0], region[1], "")]
+
+
 def _index_in(body: list[ast.AST], stmt: ast.AST) -> int:
     for i, item in enumerate(body):
         if item is stmt:

@@ -17,7 +17,7 @@ from tracefix.corpus.mutators_base import (
     Operator,
     Site,
     TextEdit,
-    _body_containing,
+    delete_statement,
     _const,
     _int_node,
     _int_value,
@@ -228,15 +228,7 @@ class DeleteGuard(Operator):
         return found
 
     def apply(self, ctx: ModuleContext, node: ast.AST, arg: Any) -> list[TextEdit]:
-        region = ctx.line_span(node)
-        if region is None:
-            raise MutationError("statement does not own its lines")
-        body = _body_containing(ctx.parent[id(node)], node)
-        body.remove(node)
-        if not body:
-            body.append(ast.Pass())
-            return [TextEdit(region[0], region[1], f"{ctx.indent(node.lineno)}pass\n")]
-        return [TextEdit(region[0], region[1], "")]
+        return delete_statement(ctx, node)
 
 
 def _raises_lookup_error(guard: ast.AST) -> bool:

@@ -20,6 +20,7 @@ from tracefix.corpus.mutators_base import (
     Site,
     TextEdit,
     _body_containing,
+    delete_statement,
     _index_in,
     _replace_child,
 )
@@ -56,18 +57,6 @@ def is_update(ctx: ModuleContext, stmt: ast.AST) -> bool:
     return False
 
 
-def _delete_statement(ctx: ModuleContext, node: ast.AST) -> list[TextEdit]:
-    region = ctx.line_span(node)
-    if region is None:
-        raise MutationError("statement does not own its lines")
-    body = _body_containing(ctx.parent[id(node)], node)
-    body.remove(node)
-    if not body:
-        body.append(ast.Pass())
-        return [TextEdit(region[0], region[1], f"{ctx.indent(node.lineno)}pass\n")]  # type: ignore[attr-defined]
-    return [TextEdit(region[0], region[1], "")]
-
-
 class DeleteUpdate(Operator):
     """A missing increment or update: ``i += 1``, ``total = total + x``, ``self.size -= 1``,
     ``seen.add(x)``, ``counts[k] = n`` deleted."""
@@ -86,7 +75,7 @@ class DeleteUpdate(Operator):
         return found
 
     def apply(self, ctx: ModuleContext, node: ast.AST, arg: Any) -> list[TextEdit]:
-        return _delete_statement(ctx, node)
+        return delete_statement(ctx, node)
 
 
 class MissingReturn(Operator):
@@ -115,7 +104,7 @@ class MissingReturn(Operator):
     def apply(self, ctx: ModuleContext, node: ast.AST, arg: Any) -> list[TextEdit]:
         assert isinstance(node, ast.Return) and node.value is not None
         if arg == "delete":
-            return _delete_statement(ctx, node)
+            return delete_statement(ctx, node)
         start, end = ctx.span(node)
         value = node.value
         text = ctx.text(value)
@@ -460,7 +449,7 @@ class SwallowedException(Operator):
                 start, end = ctx.span(node)
                 _replace_child(parent, node, ast.Pass())
                 return [TextEdit(start, end, "pass")]
-            return _delete_statement(ctx, node)
+            return delete_statement(ctx, node)
         if arg == "raise-return":
             start, end = ctx.span(node)
             _replace_child(parent, node, ast.Return(value=ast.Constant(value=None)))

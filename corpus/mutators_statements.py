@@ -21,7 +21,7 @@ from tracefix.corpus.mutators_base import (
     _FUNCS,
     _LOOPS,
     _body_containing,
-    _const,
+    delete_statement,
     _index_in,
     _replace_child,
 )
@@ -78,16 +78,7 @@ class DeleteStatement(Operator):
         return found
 
     def apply(self, ctx: ModuleContext, node: ast.AST, arg: Any) -> list[TextEdit]:
-        region = ctx.line_span(node)
-        if region is None:
-            raise MutationError("statement does not own its lines")
-        body = _body_containing(ctx.parent[id(node)], node)
-        others = [s for s in body if s is not node]
-        body.remove(node)
-        if not others:
-            body.append(ast.Pass())
-            return [TextEdit(region[0], region[1], f"{ctx.indent(node.lineno)}pass\n")]
-        return [TextEdit(region[0], region[1], "")]
+        return delete_statement(ctx, node)
 
 
 _UNSWAPPABLE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Global,
