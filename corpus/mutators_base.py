@@ -320,6 +320,22 @@ class ModuleContext(SourceIndex):
     def eligible(self, node: ast.AST) -> bool:
         return id(node) not in self.excluded and hasattr(node, "lineno")
 
+    def in_functions(self) -> Iterator[ast.AST]:
+        """The eligible nodes that lie inside a function, in walk order (the sites most operators consider)."""
+        return (node for node in self.nodes if self.eligible(node) and self.function.get(id(node)) is not None)
+
+    def condition_tests(self, *, asserts: bool = False, functions_only: bool = False) -> Iterator[ast.AST]:
+        """The tests of eligible ``if`` / ``while`` / conditional expressions (and ``assert`` statements
+        with ``asserts``) and the filters of comprehensions, optionally only inside functions."""
+        kinds = (ast.If, ast.While, ast.IfExp, ast.Assert) if asserts else (ast.If, ast.While, ast.IfExp)
+        for node in self.nodes:
+            if functions_only and self.function.get(id(node)) is None:
+                continue
+            if isinstance(node, kinds) and self.eligible(node):
+                yield node.test  # type: ignore[attr-defined]
+            elif isinstance(node, ast.comprehension) and self.eligible(node.iter):
+                yield from node.ifs
+
     def function_info(self, node: ast.AST) -> Optional[FunctionInfo]:
         func = self.function.get(id(node))
         if func is None:

@@ -141,8 +141,8 @@ class WrongFunction(Operator):
         for cls in (n for n in ctx.tree.body if isinstance(n, ast.ClassDef)):
             methods[cls.name] = {m.name: m for m in cls.body if isinstance(m, _FUNCS)}
         found = []
-        for node in ctx.nodes:
-            if not (isinstance(node, ast.Call) and ctx.eligible(node)) or ctx.function.get(id(node)) is None:
+        for node in ctx.in_functions():
+            if not isinstance(node, ast.Call):
                 continue
             if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
                 continue
@@ -219,9 +219,7 @@ class SwapOperands(Operator):
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
-        for node in ctx.nodes:
-            if not ctx.eligible(node) or ctx.function.get(id(node)) is None:
-                continue
+        for node in ctx.in_functions():
             if isinstance(node, ast.BinOp) and isinstance(node.op, _NON_COMMUTATIVE):
                 if any(isinstance(o, ast.Constant) and isinstance(o.value, (str, bytes)) for o in (node.left, node.right)):
                     continue
@@ -311,8 +309,8 @@ class WrongLiteral(Operator):
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
-        for node in ctx.nodes:
-            if not (isinstance(node, ast.Constant) and ctx.eligible(node)) or ctx.function.get(id(node)) is None:
+        for node in ctx.in_functions():
+            if not isinstance(node, ast.Constant):
                 continue
             value = node.value
             if ctx.in_base_case(node) or not _literal_context(ctx, node, isinstance(value, (int, float))):

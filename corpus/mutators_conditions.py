@@ -8,7 +8,7 @@ see :mod:`tracefix.corpus.families`.
 from __future__ import annotations
 
 import ast
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from tracefix.corpus.mutators_base import (
     _EXITS,
@@ -34,17 +34,6 @@ def _operand(ctx: ModuleContext, node: ast.AST) -> str:
     return f"({text})" if isinstance(node, _LOOSE) else text
 
 
-def _tests(ctx: ModuleContext) -> Iterator[ast.AST]:
-    """Conditions of ``if`` / ``while`` / conditional expressions / comprehension filters in functions."""
-    for node in ctx.nodes:
-        if ctx.function.get(id(node)) is None:
-            continue
-        if isinstance(node, (ast.If, ast.While, ast.IfExp)) and ctx.eligible(node):
-            yield node.test
-        elif isinstance(node, ast.comprehension) and ctx.eligible(node.iter):
-            yield from node.ifs
-
-
 class DropClause(Operator):
     """``if a and b`` -> ``if a`` (a missing clause: the condition is less specific)."""
 
@@ -53,8 +42,8 @@ class DropClause(Operator):
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
-        for node in ctx.nodes:
-            if not (isinstance(node, ast.BoolOp) and ctx.eligible(node)) or ctx.function.get(id(node)) is None:
+        for node in ctx.in_functions():
+            if not isinstance(node, ast.BoolOp):
                 continue
             word = "and" if isinstance(node.op, ast.And) else "or"
             for i, value in enumerate(node.values):
@@ -121,7 +110,7 @@ class AddClause(Operator):
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
         by_function: dict[int, list[ast.AST]] = {}
-        tests = list(_tests(ctx))
+        tests = list(ctx.condition_tests(functions_only=True))
         for test in tests:
             func = ctx.function[id(test)]
             by_function.setdefault(id(func), []).extend(a for a in _atoms(test) if _clause_ok(a))
@@ -214,8 +203,8 @@ class DeleteGuard(Operator):
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
-        for node in ctx.nodes:
-            if not (_is_guard(node) and ctx.eligible(node)) or ctx.function.get(id(node)) is None:
+        for node in ctx.in_functions():
+            if not _is_guard(node):
                 continue
             if _raises_lookup_error(node):
                 continue  # ``if not items: raise IndexError``: without it the lookup raises the same error

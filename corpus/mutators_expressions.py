@@ -267,21 +267,13 @@ class SliceOffByOne(Operator):
         return [TextEdit(start, end, f"{pieces['lower']}:{pieces['upper']}")]
 
 
-def _condition_nodes(ctx: ModuleContext) -> Iterator[ast.AST]:
-    for node in ctx.nodes:
-        if isinstance(node, (ast.If, ast.While, ast.IfExp, ast.Assert)) and ctx.eligible(node):
-            yield node.test
-        elif isinstance(node, ast.comprehension) and ctx.eligible(node.iter):
-            yield from node.ifs
-
-
 class NegateCondition(Operator):
     code = "NEG_COND"
     summary = "boolean negation of a condition"
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
-        for test in _condition_nodes(ctx):
+        for test in ctx.condition_tests(asserts=True):
             if isinstance(test, ast.Constant) or not ctx.eligible(test):
                 continue
             if isinstance(test, ast.Compare) and len(test.ops) == 1:

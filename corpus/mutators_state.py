@@ -66,8 +66,8 @@ class DeleteUpdate(Operator):
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
-        for node in ctx.nodes:
-            if not isinstance(node, ast.stmt) or not ctx.eligible(node) or ctx.function.get(id(node)) is None:
+        for node in ctx.in_functions():
+            if not isinstance(node, ast.stmt):
                 continue
             if not is_update(ctx, node) or ctx.line_span(node) is None:
                 continue
@@ -166,9 +166,7 @@ class Aliasing(Operator):
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
-        for node in ctx.nodes:
-            if not ctx.eligible(node) or ctx.function.get(id(node)) is None:
-                continue
+        for node in ctx.in_functions():
             source = _copied(node)
             if source is not None and isinstance(source, (ast.Name, ast.Attribute, ast.Subscript)):
                 info = ctx.function_info(node)
@@ -411,9 +409,7 @@ class SwallowedException(Operator):
         # functions of the program that raise: a call to one of them is where an error can come from
         defined = {f.name for f in ctx.functions if any(isinstance(n, ast.Raise) for n in ast.walk(f))}  # type: ignore[attr-defined]
         found = []
-        for node in ctx.nodes:
-            if not ctx.eligible(node) or ctx.function.get(id(node)) is None:
-                continue
+        for node in ctx.in_functions():
             if isinstance(node, ast.Raise) and node.exc is not None and ctx.line_span(node) is not None:
                 if _in_handler(ctx, node):
                     found.append(ctx.site(self.code, node, "handler-pass", f"`{ctx.text(node)[:50]}` in an except clause -> `pass`"))

@@ -340,9 +340,7 @@ class LoopExit(Operator):
 
     def sites(self, ctx: ModuleContext) -> list[Site]:
         found = []
-        for node in ctx.nodes:
-            if not ctx.eligible(node) or ctx.function.get(id(node)) is None:
-                continue
+        for node in ctx.in_functions():
             if isinstance(node, ast.Break) and ctx.line_span(node) is not None:
                 found.append(ctx.site(self.code, node, "continue", "late exit: `break` -> `continue`"))
                 found.append(ctx.site(self.code, node, "remove", "late exit: `break` removed"))
