@@ -412,10 +412,9 @@ def play(
         raise fail(str(exc))
     reset_kwargs = {k: v for k, v in {"task_id": task, "difficulty": difficulty, "split": split}.items() if v}
 
-    def run(base_url: str) -> int:
+    def run(base_url: str) -> None:
         from tracefix.client import TraceFixEnv
 
-        failures = 0
         for episode in range(episodes):
             with TraceFixEnv(base_url=base_url).sync() as client:
                 session = RecordingSession.wrap(ClientSession(client), record, source="play", agent=chosen)
@@ -429,8 +428,6 @@ def play(
             print_summary(console, result)
             if isinstance(session, RecordingSession):
                 console.print(Text(f"trajectory: {session.close() or '(no step was played: nothing recorded)'}"))
-            failures += not result.success
-        return failures
 
     try:
         if url:
